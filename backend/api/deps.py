@@ -1,0 +1,31 @@
+"""FastAPI dependencies as `Annotated` aliases, so routers stay thin."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from backend.config import Settings
+from backend.market_data.store import PriceStore
+from backend.momentum.service import MomentumService
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_store(request: Request) -> PriceStore:
+    store: PriceStore = request.app.state.store
+    return store
+
+
+def get_momentum(request: Request) -> MomentumService:
+    service: MomentumService = request.app.state.momentum
+    return service
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+StoreDep = Annotated[PriceStore, Depends(get_store)]
+MomentumDep = Annotated[MomentumService, Depends(get_momentum)]

@@ -1,0 +1,104 @@
+"""Service root and database status."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import text
+
+from backend import __version__
+from backend.api.deps import SettingsDep, StoreDep
+from backend.db.migrate import current_revision, head_revision
+from backend.momentum.engine import MODEL_VERSION
+
+router = APIRouter(tags=["status"])
+
+
+class RootInfo(BaseModel):
+    name: str
+    version: str
+    status: str
+    model_version: str
+    docs: str
+    openapi: str
+    links: dict[str, str]
+
+
+class DatabaseStatus(BaseModel):
+    engine: str = Field(description="sqlite or postgresql")
+    reachable: bool
+    error: str | None = None
+    latency_ms: float | None = Field(None, description="Round trip of SELECT 1")
+    migration_revision: str | None
+    migration_head: str
+    migrated: bool
+    securities: int | None = None
+    bars: int | None = None
+    newest_bar_date: dt.date | None = None
+    oldest_bar_date: dt.date | None = None
+    data_version: int | None = None
+    last_refresh_at: dt.datetime | None = None
+    last_refresh_outcome: str | None = None
+
+
+@router.get("/", response_model=RootInfo)
+def root(settings: SettingsDep) -> RootInfo:
+    return RootInfo(
+        name=settings.app_name,
+        version=__version__,
+        status="ok",
+        model_version=MODEL_VERSION,
+        docs="/docs",
+        openapi="/openapi.json",
+        links={
+            "momentum": "/api/v1/momentum/{ticker}",
+            "top": "/api/v1/momentum/top",
+            "database_status": "/database/status",
+        },
+    )
+
+
+@router.get(
+    "/database/status",
+    response_model=DatabaseStatus,
+    responses={503: {"model": DatabaseStatus, "description": "Database unreachable"}},
+)
+def database_status(store: StoreDep, response: Response) -> DatabaseStatus:
+    """The store's database: reachability, migrations and what it holds (503 if unreachable)."""
+    engine = store.engine
+    head = head_revision()
+    try:
+        started = time.perf_counter()
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        latency = (time.perf_counter() - started) * 1000
+        revision = current_revision(engine)
+        stats = store.stats()
+    except Exception as exc:  # report the database as unreachable, with why
+        response.status_code = 503
+        return DatabaseStatus(
+            engine=engine.dialect.name,
+            reachable=False,
+            error=f"{type(exc).__name__}: {exc}",
+            migration_revision=None,
+            migration_head=head,
+            migrated=False,
+        )
+    return DatabaseStatus(
+        engine=engine.dialect.name,
+        reachable=True,
+        latency_ms=round(latency, 3),
+        migration_revision=revision,
+        migration_head=head,
+        migrated=revision == head,
+        securities=stats.securities,
+        bars=stats.bars,
+        newest_bar_date=stats.newest_bar,
+        oldest_bar_date=stats.oldest_bar,
+        data_version=stats.data_version,
+        last_refresh_at=stats.last_refresh_at,
+        last_refresh_outcome=stats.last_refresh_outcome,
+    )

@@ -1,0 +1,8 @@
+"""Version 1 of the HTTP API."""
+
+from fastapi import APIRouter
+
+from backend.api.v1 import momentum
+
+api_router = APIRouter(prefix="/api/v1")
+api_router.include_router(momentum.router)

@@ -1,0 +1,124 @@
+"""Domain errors and the one error body every HTTP error uses.
+
+Code below the API raises these; `install_error_handlers` turns them into
+`{"error": {"code", "message", "details"}}` answers in one place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class AppError(Exception):
+    """An error with an HTTP status, a stable machine code and details for the caller."""
+
+    status_code = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class InvalidInput(AppError):
+    status_code = 422
+    code = "invalid_input"
+
+
+class NotFound(AppError):
+    status_code = 404
+    code = "not_found"
+
+
+class InsufficientHistory(AppError):
+    """Fewer closes than the model needs: there is no score, and we say why."""
+
+    status_code = 422
+    code = "insufficient_history"
+
+    def __init__(self, ticker: str, found: int, needed: int, as_of: str | None = None) -> None:
+        super().__init__(
+            f"{ticker} has {found} closes up to {as_of or 'its last close'}; "
+            f"the model needs at least {needed}",
+            {"ticker": ticker, "closes_found": found, "closes_needed": needed, "as_of": as_of},
+        )
+
+
+class ProviderUnavailable(AppError):
+    """A price provider could not be reached (network, throttling past retries, timeout)."""
+
+    status_code = 503
+    code = "provider_unavailable"
+
+    def __init__(self, provider: str, reason: str) -> None:
+        super().__init__(
+            f"price provider {provider!r} is unavailable: {reason}",
+            {"provider": provider, "reason": reason},
+        )
+        self.provider = provider
+        self.reason = reason
+
+
+class PriceFileError(AppError):
+    """A price file that cannot be imported; `line` is 1-based, the header being line 1."""
+
+    status_code = 422
+    code = "invalid_price_file"
+
+    def __init__(self, reason: str, line: int | None = None, path: str | None = None) -> None:
+        where = f"line {line}: " if line is not None else ""
+        super().__init__(f"{where}{reason}", {"line": line, "reason": reason, "path": path})
+        self.line = line
+        self.reason = reason
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def _validation_details(exc: RequestValidationError) -> dict[str, Any]:
+    fields = []
+    for err in exc.errors():
+        loc = [str(part) for part in err.get("loc", ())]
+        fields.append(
+            {
+                "field": ".".join(loc[1:]) if len(loc) > 1 else ".".join(loc),
+                "location": loc[0] if loc else None,
+                "rule": err.get("type"),
+                "message": err.get("msg"),
+            }
+        )
+    return {"fields": fields}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(_: Request, exc: AppError) -> JSONResponse:
+        return JSONResponse(
+            error_body(exc.code, exc.message, exc.details), status_code=exc.status_code
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = _validation_details(exc)
+        summary = "; ".join(f"{f['field']}: {f['message']}" for f in details["fields"])
+        return JSONResponse(
+            error_body("invalid_input", f"invalid request: {summary}", details), status_code=422
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(
+            exc.status_code, "http_error"
+        )
+        return JSONResponse(
+            error_body(code, str(exc.detail)),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )

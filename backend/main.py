@@ -1,0 +1,72 @@
+"""The application factory. `backend.main:app` is what uvicorn serves."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from fastapi import FastAPI
+
+from backend import __version__
+from backend.api import status
+from backend.api.v1 import api_router
+from backend.config import Settings, get_settings
+from backend.db.engine import make_engine
+from backend.db.migrate import upgrade_to_head
+from backend.errors import install_error_handlers
+from backend.market_data.ingest import load_sample
+from backend.market_data.providers.base import PriceProvider
+from backend.market_data.store import PriceStore
+from backend.momentum.service import MomentumService
+
+log = logging.getLogger("backend")
+
+
+def build_provider(settings: Settings) -> PriceProvider | None:
+    if settings.data_provider == "none":
+        return None
+    from backend.market_data.providers.yahoo import YFinanceProvider
+
+    return YFinanceProvider(
+        timeout=settings.provider_timeout_seconds, retries=settings.provider_retries
+    )
+
+
+def create_app(settings: Settings | None = None, provider: PriceProvider | None = None) -> FastAPI:
+    """Build the service. `provider` overrides the one the settings name (tests use this)."""
+    settings = settings or get_settings()
+    logging.basicConfig(level=settings.log_level.upper())
+    engine = make_engine(settings.effective_database_url)
+    store = PriceStore(engine)
+    momentum = MomentumService(store, settings, provider or build_provider(settings))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.migrate_on_start:
+            revision = upgrade_to_head(engine)
+            log.info("database %s at revision %s", engine.dialect.name, revision)
+        if settings.load_sample_on_empty and store.is_empty():
+            load_sample(store)
+        # Score everything once now, so the first request does not pay for it.
+        if not store.is_empty():
+            momentum.book()
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title=settings.app_name,
+        version=__version__,
+        description="Momentum scores for stocks and ETFs, from a daily price store.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.store = store
+    app.state.momentum = momentum
+    install_error_handlers(app)
+    app.include_router(status.router)
+    app.include_router(api_router)
+    return app
+
+
+app = create_app()

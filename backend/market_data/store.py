@@ -1,0 +1,355 @@
+"""The price store: securities, daily bars and aliases in the database.
+
+Writes are upserts keyed on (ticker, date) and are atomic; any write that changes a bar bumps
+the store's data version in the same transaction. Reads return the whole store as a panel
+(dates x tickers), which is what the momentum engine consumes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Date,
+    Engine,
+    Float,
+    MetaData,
+    String,
+    Table,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from backend.db.models import DailyBar, Security, StoreState, TickerAlias
+from backend.market_data.bars import BAR_COLUMNS
+
+UPSERT_CHUNK = 50_000
+
+_BAR_FIELDS = [c for c in BAR_COLUMNS if c not in ("ticker", "date")]
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    """What an upsert did: rows it inserted or changed, rows already identical, per ticker."""
+
+    rows: int
+    written: int
+    unchanged: int
+    written_by_ticker: dict[str, int] = field(default_factory=dict)
+    data_version: int = 0
+
+    @property
+    def tickers(self) -> int:
+        return len(self.written_by_ticker)
+
+
+@dataclass(frozen=True)
+class PricePanel:
+    """Every stored bar as dates x tickers frames (NaN where a ticker has no bar that day)."""
+
+    close: pd.DataFrame  # adjusted close: what the model scores
+    raw_close: pd.DataFrame  # close as traded (NaN where the source had none)
+    volume: pd.DataFrame
+    split: pd.DataFrame
+    securities: pd.DataFrame  # index ticker; name, sector, category, is_fixed_income, data_source
+    data_version: int
+
+    @property
+    def tickers(self) -> list[str]:
+        return list(self.close.columns)
+
+
+@dataclass(frozen=True)
+class StoreStats:
+    securities: int
+    bars: int
+    newest_bar: dt.date | None
+    oldest_bar: dt.date | None
+    data_version: int
+    last_refresh_at: dt.datetime | None
+    last_refresh_outcome: str | None
+
+
+def _staging_table() -> Table:
+    cols = [Column("ticker", String(16)), Column("date", Date)]
+    cols += [Column(c, BigInteger if c == "volume" else Float) for c in _BAR_FIELDS]
+    return Table("staging_bars", MetaData(), *cols, prefixes=["TEMPORARY"])
+
+
+def _records(bars: pd.DataFrame) -> list[tuple[Any, ...]]:
+    """Canonical bars as DB-API rows in BAR_COLUMNS order: NaN -> None, volume -> int,
+    dates as ISO text (what SQLite stores; PostgreSQL casts it to DATE)."""
+    columns: list[list[Any]] = []
+    for c in BAR_COLUMNS:
+        values = bars[c].tolist()
+        if c == "date":
+            columns.append([d.isoformat() for d in values])
+        elif c == "ticker":
+            columns.append(values)
+        elif c == "volume":
+            columns.append([None if v is None or v != v else int(v) for v in values])
+        else:
+            columns.append([None if v is None or v != v else float(v) for v in values])
+    return list(zip(*columns))
+
+
+def _stage(conn: Connection, table: str, rows: list[tuple[Any, ...]]) -> None:
+    """Bulk-insert rows into the staging table with the driver's fastest path."""
+    cols = ", ".join(BAR_COLUMNS)
+    if conn.dialect.name == "postgresql":
+        from psycopg2.extras import execute_values
+
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        execute_values(cursor, f"INSERT INTO {table} ({cols}) VALUES %s", rows, page_size=5000)
+        return
+    marks = ", ".join("?" for _ in BAR_COLUMNS)
+    conn.exec_driver_sql(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)
+
+
+def _clean(value: Any) -> Any:
+    """numpy scalars and NaN -> plain Python values and None, as the DB-API wants them."""
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+        if isinstance(value, float) and math.isnan(value):
+            return None
+    return value
+
+
+class PriceStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # ----------------------------------------------------------------- reads
+
+    def data_version(self) -> int:
+        with Session(self.engine) as s:
+            return int(s.scalar(select(StoreState.data_version).where(StoreState.id == 1)) or 0)
+
+    def is_empty(self) -> bool:
+        with Session(self.engine) as s:
+            return s.scalar(select(DailyBar.ticker).limit(1)) is None
+
+    def resolve(self, ticker: str) -> str | None:
+        """The stored ticker for `ticker`, following aliases in either direction (META <-> FB);
+        None when neither it nor an alias of it has bars."""
+        with Session(self.engine) as s:
+            names = [ticker]
+            rows = s.execute(
+                select(TickerAlias.alias, TickerAlias.ticker).where(
+                    (TickerAlias.alias == ticker) | (TickerAlias.ticker == ticker)
+                )
+            ).all()
+            names += [b if a == ticker else a for a, b in rows]
+            for name in names:
+                if s.scalar(select(DailyBar.ticker).where(DailyBar.ticker == name).limit(1)):
+                    return name
+        return None
+
+    def alias_pairs(self) -> list[tuple[str, str]]:
+        """(alias, ticker) rows: two names of one security."""
+        with Session(self.engine) as s:
+            return [(a, t) for a, t in s.execute(select(TickerAlias.alias, TickerAlias.ticker))]
+
+    def aliases_of(self, ticker: str) -> list[str]:
+        with Session(self.engine) as s:
+            rows = s.execute(
+                select(TickerAlias.alias, TickerAlias.ticker).where(
+                    (TickerAlias.alias == ticker) | (TickerAlias.ticker == ticker)
+                )
+            ).all()
+        return sorted({b if a == ticker else a for a, b in rows})
+
+    def last_bar_dates(self, tickers: Iterable[str] | None = None) -> dict[str, dt.date]:
+        stmt = select(DailyBar.ticker, func.max(DailyBar.date)).group_by(DailyBar.ticker)
+        if tickers is not None:
+            stmt = stmt.where(DailyBar.ticker.in_(list(tickers)))
+        with Session(self.engine) as s:
+            return {t: d for t, d in s.execute(stmt).all()}
+
+    def stats(self) -> StoreStats:
+        with Session(self.engine) as s:
+            n_sec = s.scalar(select(func.count()).select_from(Security)) or 0
+            n_bars, newest, oldest = s.execute(
+                select(func.count(), func.max(DailyBar.date), func.min(DailyBar.date))
+            ).one()
+            state = s.get(StoreState, 1)
+        return StoreStats(
+            securities=int(n_sec),
+            bars=int(n_bars or 0),
+            newest_bar=newest,
+            oldest_bar=oldest,
+            data_version=state.data_version if state else 0,
+            last_refresh_at=state.last_refresh_at if state else None,
+            last_refresh_outcome=state.last_refresh_outcome if state else None,
+        )
+
+    def load_panel(self) -> PricePanel:
+        """All bars as dates x tickers frames. Days a ticker has no bar stay NaN."""
+        with self.engine.connect() as conn:
+            version = int(
+                conn.execute(select(StoreState.data_version).where(StoreState.id == 1)).scalar()
+                or 0
+            )
+            # The raw DB-API cursor: plain tuples, several times faster than Row objects here.
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            cursor.execute("SELECT date, ticker, close, adj_close, volume, split FROM daily_bars")
+            rows = cursor.fetchall()
+            cursor.close()
+            sec = conn.execute(
+                select(
+                    Security.ticker,
+                    Security.name,
+                    Security.sector,
+                    Security.category,
+                    Security.is_fixed_income,
+                    Security.data_source,
+                )
+            ).all()
+        bars = pd.DataFrame(
+            rows, columns=["date", "ticker", "close", "adj_close", "volume", "split"]
+        )
+        bars["date"] = pd.to_datetime(bars["date"].astype(str), format="%Y-%m-%d")
+        bars["volume"] = bars["volume"].astype("float64")
+        wide = bars.pivot(index="date", columns="ticker")
+        securities = pd.DataFrame(
+            sec,
+            columns=["ticker", "name", "sector", "category", "is_fixed_income", "data_source"],
+        ).set_index("ticker")
+        tickers = sorted(bars["ticker"].unique())
+        return PricePanel(
+            close=wide["adj_close"].reindex(columns=tickers).astype("float64"),
+            raw_close=wide["close"].reindex(columns=tickers).astype("float64"),
+            volume=wide["volume"].reindex(columns=tickers).astype("float64"),
+            split=wide["split"].reindex(columns=tickers).astype("float64"),
+            securities=securities.reindex(tickers),
+            data_version=version,
+        )
+
+    # ---------------------------------------------------------------- writes
+
+    def upsert_securities(self, rows: Iterable[dict[str, Any]]) -> int:
+        """Insert securities or update the fields given (None leaves a field as it is)."""
+        count = 0
+        with Session(self.engine) as s, s.begin():
+            for row in rows:
+                ticker = row["ticker"]
+                sec = s.get(Security, ticker)
+                if sec is None:
+                    sec = Security(ticker=ticker, is_fixed_income=False)
+                    s.add(sec)
+                for key in ("name", "sector", "category", "is_fixed_income", "data_source"):
+                    value = _clean(row.get(key))
+                    if value is not None:
+                        setattr(sec, key, value)
+                count += 1
+        return count
+
+    def upsert_bars(
+        self,
+        bars: pd.DataFrame,
+        source: str,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> UpsertResult:
+        """Write canonical bars in one transaction: new (ticker, date) rows are inserted, rows
+        whose values differ are updated, identical rows are left alone. Securities that do not
+        exist yet are created; every ticker written records `source` as its data source.
+
+        Rows go to a temporary staging table first so that one set-based statement counts
+        what changes (per ticker) and one performs the upsert, on SQLite and PostgreSQL alike.
+        """
+        total = len(bars)
+        if total == 0:
+            return UpsertResult(0, 0, 0, {}, self.data_version())
+        records = _records(bars)
+        tickers = sorted(bars["ticker"].unique())
+        now = dt.datetime.now(dt.timezone.utc)
+        staging = _staging_table()
+        changed = " OR ".join(f"b.{c} IS DISTINCT FROM s.{c}" for c in _BAR_FIELDS)
+        excluded = " OR ".join(f"daily_bars.{c} IS DISTINCT FROM excluded.{c}" for c in _BAR_FIELDS)
+        cols = ", ".join(BAR_COLUMNS)
+        sets = ", ".join(f"{c} = excluded.{c}" for c in _BAR_FIELDS)
+        with self.engine.begin() as conn:
+            staging.create(conn)
+            try:
+                for start in range(0, total, UPSERT_CHUNK):
+                    _stage(conn, staging.name, records[start : start + UPSERT_CHUNK])
+                    if progress is not None:
+                        progress(min(start + UPSERT_CHUNK, total), total)
+                existing = set(
+                    conn.execute(
+                        select(Security.ticker).where(Security.ticker.in_(tickers))
+                    ).scalars()
+                )
+                missing = [t for t in tickers if t not in existing]
+                if missing:
+                    conn.execute(
+                        Security.__table__.insert(),
+                        [{"ticker": t, "is_fixed_income": False} for t in missing],
+                    )
+                written = dict(
+                    conn.execute(
+                        text(
+                            f"SELECT s.ticker, COUNT(*) FROM {staging.name} s "
+                            "LEFT JOIN daily_bars b ON b.ticker = s.ticker AND b.date = s.date "
+                            f"WHERE b.ticker IS NULL OR {changed} GROUP BY s.ticker"
+                        )
+                    ).all()
+                )
+                # `WHERE true` resolves SQLite's INSERT ... SELECT ... ON CONFLICT ambiguity.
+                conn.execute(
+                    text(
+                        f"INSERT INTO daily_bars ({cols}) SELECT {cols} FROM {staging.name} "
+                        f"WHERE true ON CONFLICT (ticker, date) DO UPDATE SET {sets} "
+                        f"WHERE {excluded}"
+                    )
+                )
+            finally:
+                staging.drop(conn)
+            conn.execute(
+                update(Security)
+                .where(Security.ticker.in_(tickers))
+                .values(data_source=source, updated_at=now)
+            )
+            n_written = int(sum(written.values()))
+            if n_written:
+                conn.execute(
+                    update(StoreState)
+                    .where(StoreState.id == 1)
+                    .values(data_version=StoreState.data_version + 1)
+                )
+            version = int(
+                conn.execute(select(StoreState.data_version).where(StoreState.id == 1)).scalar()
+                or 0
+            )
+        return UpsertResult(
+            rows=total,
+            written=n_written,
+            unchanged=total - n_written,
+            written_by_ticker={t: int(written.get(t, 0)) for t in tickers},
+            data_version=version,
+        )
+
+    def record_refresh(self, outcome: str) -> None:
+        with Session(self.engine) as s, s.begin():
+            s.execute(
+                update(StoreState)
+                .where(StoreState.id == 1)
+                .values(
+                    last_refresh_at=dt.datetime.now(dt.timezone.utc), last_refresh_outcome=outcome
+                )
+            )

@@ -1,0 +1,446 @@
+"""Scores served from the price store: panel + engine, computed once per data version.
+
+`ScoreBook` holds every score of every stored security on every date for one data version of
+the store; the service rebuilds it when the version moves (an import or refresh wrote bars),
+so a score is never older than the prices it was computed from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import threading
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from backend.config import Settings
+from backend.errors import AppError, InsufficientHistory, InvalidInput, NotFound
+from backend.market_data.providers.base import PriceProvider
+from backend.market_data.store import PricePanel, PriceStore
+from backend.momentum.engine import (
+    LEFT_OUT_REASONS,
+    MIN_CLOSES,
+    MODEL_VERSION,
+    CompositeWeights,
+    ScoreFrames,
+    left_out_names,
+    percentile_rank,
+    rating,
+    score_panel,
+)
+from backend.momentum.schemas import (
+    BatchEntry,
+    BatchError,
+    BatchResponse,
+    HistoryPoint,
+    LeftOut,
+    MomentumBreakdown,
+    MomentumHistory,
+    MomentumScore,
+    TopResponse,
+)
+from backend.momentum.universes import ALL, universe_members
+from backend.portfolios.model_portfolio import FIXED_INCOME_TICKERS
+
+EQUITY_BENCHMARK = "SPY"
+FIXED_INCOME_BENCHMARK = "AGG"
+
+
+def _r2(x: float) -> float:
+    return round(float(x), 2)
+
+
+def _opt(x: float) -> float | None:
+    return None if math.isnan(x) else float(x)
+
+
+def benchmarks_for(securities: pd.DataFrame) -> dict[str, str]:
+    """SPY for everything, AGG for securities flagged (or listed) as fixed income."""
+    out = {}
+    for ticker, fixed in securities["is_fixed_income"].items():
+        is_fi = bool(fixed) if fixed is not None and fixed == fixed else False
+        out[str(ticker)] = (
+            FIXED_INCOME_BENCHMARK if is_fi or ticker in FIXED_INCOME_TICKERS else EQUITY_BENCHMARK
+        )
+    return out
+
+
+@dataclass
+class ScoreBook:
+    """Every score for one data version, with the lookups requests need."""
+
+    panel: PricePanel
+    frames: ScoreFrames
+    weights: CompositeWeights
+    aliases: dict[str, str]
+    benchmarks: dict[str, str]
+    column: dict[str, int] = field(init=False)
+    dates: np.ndarray = field(init=False)
+    _close_rows: dict[int, np.ndarray] = field(init=False, default_factory=dict)
+    _ranks: dict[str, tuple[list[int], np.ndarray]] = field(init=False, default_factory=dict)
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.column = {t: i for i, t in enumerate(self.frames.tickers)}
+        self.dates = self.frames.dates.values.astype("datetime64[D]")
+
+    @property
+    def data_version(self) -> int:
+        return self.panel.data_version
+
+    def resolve(self, ticker: str) -> str | None:
+        if ticker in self.column:
+            return ticker
+        target = self.aliases.get(ticker)
+        return target if target in self.column else None
+
+    def close_rows(self, col: int) -> np.ndarray:
+        rows = self._close_rows.get(col)
+        if rows is None:
+            rows = np.flatnonzero(~np.isnan(self.panel.close.values[:, col]))
+            self._close_rows[col] = rows
+        return rows
+
+    def row_at(self, col: int, as_of: dt.date | None) -> int | None:
+        """The row of the ticker's last close at or before `as_of` (its last close if None)."""
+        rows = self.close_rows(col)
+        if rows.size == 0:
+            return None
+        if as_of is None:
+            return int(rows[-1])
+        k = int(np.searchsorted(self.dates[rows], np.datetime64(as_of, "D"), side="right")) - 1
+        return int(rows[k]) if k >= 0 else None
+
+    def universe_columns(self, universe: str) -> list[int]:
+        members = universe_members(universe)
+        if members is None:
+            return list(range(len(self.frames.tickers)))
+        cols = {self.column[t] for t in (self.resolve(m) for m in members) if t is not None}
+        return sorted(cols)
+
+    def ranks(self, universe: str) -> tuple[list[int], np.ndarray]:
+        """(columns, percentile ranks rows x columns) of a universe, computed once."""
+        cached = self._ranks.get(universe)
+        if cached is None:
+            with self._lock:
+                cached = self._ranks.get(universe)
+                if cached is None:
+                    cols = self.universe_columns(universe)
+                    cached = (cols, percentile_rank(self.frames.overall[:, cols]))
+                    self._ranks[universe] = cached
+        return cached
+
+    def left_out(self, row: int, col: int) -> list[LeftOut]:
+        mask = int(self.frames.left_out[row, col])
+        out = []
+        for name in left_out_names(mask):
+            reason = LEFT_OUT_REASONS[name]
+            if name == "relative":
+                bench = self.benchmarks.get(self.frames.tickers[col], EQUITY_BENCHMARK)
+                reason = f"{reason} (benchmark {bench})"
+            out.append(LeftOut(name=name, reason=reason))
+        return out
+
+
+class MomentumService:
+    def __init__(
+        self,
+        store: PriceStore,
+        settings: Settings,
+        provider: PriceProvider | None = None,
+    ) -> None:
+        self.store = store
+        self.provider = provider
+        self.weights = CompositeWeights(
+            price=settings.weight_price,
+            technical=settings.weight_technical,
+            relative=settings.weight_relative,
+        )
+        self._book: ScoreBook | None = None
+        self._build_lock = threading.Lock()
+        self._fetch_lock = threading.Lock()
+
+    # ------------------------------------------------------------- the book
+
+    def book(self) -> ScoreBook:
+        """The scores for the store's current data version (rebuilt when it moved)."""
+        version = self.store.data_version()
+        book = self._book
+        if book is not None and book.data_version == version:
+            return book
+        with self._build_lock:
+            book = self._book
+            if book is None or book.data_version != self.store.data_version():
+                book = self._build()
+                self._book = book
+        return book
+
+    def _build(self) -> ScoreBook:
+        panel = self.store.load_panel()
+        benchmarks = benchmarks_for(panel.securities)
+        frames = score_panel(
+            panel.close, panel.volume, panel.split, benchmarks, weights=self.weights
+        )
+        aliases: dict[str, str] = {}
+        for alias, ticker in self.store.alias_pairs():
+            aliases[alias] = ticker
+            aliases[ticker] = alias
+        return ScoreBook(panel, frames, self.weights, aliases, benchmarks)
+
+    # ------------------------------------------------------------- lookups
+
+    def _locate(self, ticker: str, fetch_missing: bool = True) -> tuple[ScoreBook, str, int]:
+        book = self.book()
+        stored = book.resolve(ticker)
+        if stored is None and fetch_missing:
+            self._fetch_missing(ticker)
+            book = self.book()
+            stored = book.resolve(ticker)
+        if stored is None:
+            raise NotFound(f"no prices stored for {ticker}", {"ticker": ticker})
+        return book, stored, book.column[stored]
+
+    def _fetch_missing(self, ticker: str) -> None:
+        """Ask the live provider for a ticker the store does not hold. Raises NotFound when
+        no provider is configured or it has no prices, ProviderUnavailable when unreachable."""
+        if self.provider is None:
+            raise NotFound(
+                f"no prices stored for {ticker}, and no live provider is configured "
+                "(DATA_PROVIDER=none)",
+                {"ticker": ticker, "provider": None},
+            )
+        with self._fetch_lock:
+            if self.book().resolve(ticker) is not None:
+                return
+            result = self.provider.fetch([ticker])
+            bars = result.bars
+            if bars.empty or ticker in result.failures:
+                reason = result.failures.get(ticker, "no rows returned")
+                raise NotFound(
+                    f"no prices stored for {ticker}, and provider {self.provider.name!r} has "
+                    f"none: {reason}",
+                    {"ticker": ticker, "provider": self.provider.name, "reason": reason},
+                )
+            if ticker in result.names:
+                self.store.upsert_securities([{"ticker": ticker, "name": result.names[ticker]}])
+            self.store.upsert_bars(bars, source=self.provider.name)
+
+    def _score(
+        self, book: ScoreBook, requested: str, col: int, row: int | None, universe: str
+    ) -> MomentumScore:
+        f = book.frames
+        ticker = f.tickers[col]
+        if row is None or math.isnan(f.overall[row, col]):
+            found = 0 if row is None else int(f.n_closes[row, col])
+            as_of = None if row is None else str(book.dates[row])
+            if found < MIN_CLOSES:
+                raise InsufficientHistory(ticker, found, MIN_CLOSES, as_of)
+            raise AppError(f"no score for {ticker} on {as_of} although it has {found} closes")
+        cols, ranks = book.ranks(universe)
+        try:
+            k = cols.index(col)
+        except ValueError:
+            raise InvalidInput(
+                f"{ticker} is not a member of universe {universe!r}",
+                {"field": "universe", "ticker": ticker, "universe": universe},
+            ) from None
+        sec = book.panel.securities.loc[ticker]
+        raw = book.panel.raw_close.values[row, col]
+        has_raw = not math.isnan(raw)
+        overall = float(f.overall[row, col])
+        left_out = book.left_out(row, col)
+        return MomentumScore(
+            ticker=ticker,
+            requested_ticker=requested,
+            name=sec["name"] if isinstance(sec["name"], str) else None,
+            overall_momentum_score=_r2(overall),
+            rating=rating(overall),
+            price_momentum=_r2(f.price[row, col]),
+            technical_momentum=_r2(f.technical[row, col]),
+            relative_momentum=(
+                None if math.isnan(f.relative[row, col]) else _r2(f.relative[row, col])
+            ),
+            percentile_rank=_r2(ranks[row, k]),
+            universe=universe,
+            universe_size=int(np.count_nonzero(~np.isnan(ranks[row]))),
+            as_of=pd.Timestamp(book.dates[row]).date(),
+            current_price=float(raw if has_raw else book.panel.close.values[row, col]),
+            price_basis="close" if has_raw else "adj_close",
+            data_source=sec["data_source"] if isinstance(sec["data_source"], str) else None,
+            complete=not left_out,
+            left_out=left_out,
+            closes_used=int(f.n_closes[row, col]),
+            model_version=MODEL_VERSION,
+        )
+
+    # ------------------------------------------------------------- public API
+
+    def score(
+        self, ticker: str, as_of: dt.date | None = None, universe: str = ALL
+    ) -> MomentumScore:
+        book, _, col = self._locate(ticker)
+        return self._score(book, ticker, col, book.row_at(col, as_of), universe)
+
+    def breakdown(self, ticker: str, as_of: dt.date | None = None) -> MomentumBreakdown:
+        book, stored, col = self._locate(ticker)
+        row = book.row_at(col, as_of)
+        # Same validation and error as a score (insufficient history, ...).
+        score = self._score(book, ticker, col, row, ALL)
+        assert row is not None
+        f = book.frames
+
+        def v(name: str) -> float | None:
+            return _opt(float(getattr(f, name)[row, col]))
+
+        return MomentumBreakdown(
+            ticker=stored,
+            as_of=score.as_of,
+            model_version=MODEL_VERSION,
+            benchmark=book.benchmarks.get(stored, EQUITY_BENCHMARK),
+            closes_used=score.closes_used,
+            returns={"r21": v("r21"), "r63": v("r63"), "r126": v("r126"), "r252": v("r252")},
+            weighted_return=v("weighted_return"),
+            sma={
+                "sma20": v("sma20"),
+                "sma50": v("sma50"),
+                "sma200": v("sma200"),
+                "sma20_10_days_earlier": v("sma20_lag10"),
+            },
+            trend=v("trend"),
+            magnitude=v("magnitude"),
+            acceleration_input=v("acc"),
+            slope=v("slope"),
+            acceleration=v("acceleration"),
+            price_momentum=v("price"),
+            rsi=v("rsi"),
+            rsi_score=v("s_rsi"),
+            volume_ratio=v("volume_ratio"),
+            volume_score=v("s_vol"),
+            roc=v("roc"),
+            roc_score=v("s_roc"),
+            technical_momentum=v("technical"),
+            benchmark_return_21=v("benchmark_r21"),
+            relative_gap=v("relative_gap"),
+            relative_momentum=v("relative"),
+            overall_momentum_score=float(f.overall[row, col]),
+            rating=score.rating,
+            weights={
+                "price": self.weights.price,
+                "technical": self.weights.technical,
+                "relative": self.weights.relative,
+            },
+            complete=score.complete,
+            left_out=score.left_out,
+        )
+
+    def history(
+        self,
+        ticker: str,
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+        universe: str = ALL,
+    ) -> MomentumHistory:
+        if start is not None and end is not None and start > end:
+            raise InvalidInput(
+                f"start {start} is after end {end}",
+                {"field": "start", "rule": "start must not be after end"},
+            )
+        book, stored, col = self._locate(ticker)
+        f = book.frames
+        rows = book.close_rows(col)
+        scored = rows[~np.isnan(f.overall[rows, col])]
+        first = pd.Timestamp(book.dates[scored[0]]).date() if scored.size else None
+        if start is not None:
+            scored = scored[book.dates[scored] >= np.datetime64(start, "D")]
+        if end is not None:
+            scored = scored[book.dates[scored] <= np.datetime64(end, "D")]
+        cols, ranks = book.ranks(universe)
+        if col not in cols:
+            raise InvalidInput(
+                f"{stored} is not a member of universe {universe!r}",
+                {"field": "universe", "ticker": stored, "universe": universe},
+            )
+        k = cols.index(col)
+        masks = f.left_out[scored, col]
+        points = [
+            HistoryPoint(
+                date=d,
+                overall_momentum_score=_r2(o),
+                rating=rating(o),
+                price_momentum=_r2(p),
+                technical_momentum=_r2(t),
+                relative_momentum=None if math.isnan(r) else _r2(r),
+                percentile_rank=_r2(pr),
+                complete=int(m) == 0,
+            )
+            for d, o, p, t, r, pr, m in zip(
+                pd.DatetimeIndex(book.dates[scored]).date,
+                f.overall[scored, col].tolist(),
+                f.price[scored, col].tolist(),
+                f.technical[scored, col].tolist(),
+                f.relative[scored, col].tolist(),
+                ranks[scored, k].tolist(),
+                masks.tolist(),
+            )
+        ]
+        source = book.panel.securities.loc[stored, "data_source"]
+        return MomentumHistory(
+            ticker=stored,
+            start=start,
+            end=end,
+            universe=universe,
+            model_version=MODEL_VERSION,
+            data_source=source if isinstance(source, str) else None,
+            count=len(points),
+            first_scored_date=first,
+            points=points,
+        )
+
+    def batch(self, tickers: Sequence[str], as_of: dt.date | None = None) -> BatchResponse:
+        results = []
+        for ticker in tickers:
+            try:
+                results.append(BatchEntry(ticker=ticker, score=self.score(ticker, as_of)))
+            except AppError as exc:
+                results.append(
+                    BatchEntry(
+                        ticker=ticker,
+                        error=BatchError(code=exc.code, message=exc.message, details=exc.details),
+                    )
+                )
+        ok = sum(1 for r in results if r.score is not None)
+        return BatchResponse(
+            count=len(results), succeeded=ok, failed=len(results) - ok, results=results
+        )
+
+    def top(self, limit: int, universe: str = ALL, as_of: dt.date | None = None) -> TopResponse:
+        book = self.book()
+        cols, ranks = book.ranks(universe)
+        f = book.frames
+        overall = f.overall[:, cols]
+        has_score = ~np.isnan(overall).all(axis=1)
+        candidates = np.flatnonzero(has_score)
+        if as_of is not None:
+            candidates = candidates[book.dates[candidates] <= np.datetime64(as_of, "D")]
+        if candidates.size == 0:
+            raise NotFound(
+                f"no scores in universe {universe!r}" + (f" on or before {as_of}" if as_of else ""),
+                {"universe": universe, "as_of": str(as_of) if as_of else None},
+            )
+        row = int(candidates[-1])
+        order = [
+            k for k in np.argsort(-overall[row], kind="stable") if not np.isnan(overall[row, k])
+        ]
+        results = [
+            self._score(book, f.tickers[cols[k]], cols[k], row, universe) for k in order[:limit]
+        ]
+        return TopResponse(
+            universe=universe,
+            as_of=pd.Timestamp(book.dates[row]).date(),
+            universe_size=len(order),
+            limit=limit,
+            results=results,
+        )
