@@ -16,21 +16,12 @@ from backend.db.engine import make_engine
 from backend.db.migrate import upgrade_to_head
 from backend.errors import install_error_handlers
 from backend.market_data.ingest import load_sample
+from backend.market_data.providers import build_provider
 from backend.market_data.providers.base import PriceProvider
 from backend.market_data.store import PriceStore
 from backend.momentum.service import MomentumService
 
 log = logging.getLogger("backend")
-
-
-def build_provider(settings: Settings) -> PriceProvider | None:
-    if settings.data_provider == "none":
-        return None
-    from backend.market_data.providers.yahoo import YFinanceProvider
-
-    return YFinanceProvider(
-        timeout=settings.provider_timeout_seconds, retries=settings.provider_retries
-    )
 
 
 def create_app(settings: Settings | None = None, provider: PriceProvider | None = None) -> FastAPI:

@@ -1,0 +1,161 @@
+"""Command line: `python -m backend.cli --help`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from backend.config import get_settings
+from backend.db.engine import make_engine
+from backend.db.migrate import upgrade_to_head
+from backend.errors import AppError, PriceFileError
+from backend.market_data.bars import TICKER_RULE, normalize_ticker
+from backend.market_data.ingest import import_price_file, load_sample, refresh_prices
+from backend.market_data.providers import build_provider
+from backend.market_data.store import PriceStore
+
+app = typer.Typer(help="AlphaVelocity command line.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+# Files smaller than this import without a progress bar.
+PROGRESS_MIN_BYTES = 1_000_000
+
+
+def _store() -> PriceStore:
+    engine = make_engine(get_settings().effective_database_url)
+    upgrade_to_head(engine)
+    return PriceStore(engine)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the database migrations (idempotent)."""
+    engine = make_engine(get_settings().effective_database_url)
+    console.print(f"database at revision {upgrade_to_head(engine)}")
+
+
+@app.command("import-prices")
+def import_prices(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    ticker: Annotated[
+        Optional[str], typer.Option(help="Ticker of a Yahoo-format file (one ticker)")
+    ] = None,
+) -> None:
+    """Import a price CSV (long format or Yahoo download format; .gz read as is).
+
+    All or nothing: a file with a bad row imports nothing, and the error names the line."""
+    if ticker is not None and normalize_ticker(ticker) is None:
+        err.print(f"[red]--ticker {ticker!r} is malformed: it must be {TICKER_RULE}[/red]")
+        raise typer.Exit(2)
+    store = _store()
+    big = file.stat().st_size >= PROGRESS_MIN_BYTES
+    try:
+        if big:
+            with _progress() as progress:
+                read = progress.add_task("reading", total=None)
+                write = progress.add_task("writing", total=None, visible=False)
+                result = import_price_file(
+                    store,
+                    file,
+                    ticker=normalize_ticker(ticker) if ticker else None,
+                    read_progress=lambda d, t: progress.update(read, completed=d, total=t),
+                    write_progress=lambda d, t: progress.update(
+                        write, completed=d, total=t, visible=True
+                    ),
+                )
+        else:
+            result = import_price_file(
+                store, file, ticker=normalize_ticker(ticker) if ticker else None
+            )
+    except PriceFileError as exc:
+        err.print(f"[red]{file}: {exc.message}[/red]\nnothing was imported")
+        raise typer.Exit(1) from None
+    console.print(
+        f"{file.name}: {result.rows} rows for {result.tickers} tickers; "
+        f"{result.written} new or changed, {result.unchanged} unchanged; "
+        f"data version {result.data_version}"
+    )
+
+
+@app.command("load-sample")
+def load_sample_cmd() -> None:
+    """Load the shipped offline sample of real prices into the store."""
+    store = _store()
+    with _progress() as progress:
+        task = progress.add_task("writing sample", total=None)
+        result = load_sample(store, lambda d, t: progress.update(task, completed=d, total=t))
+    console.print(
+        f"sample: {result.rows} rows for {result.tickers} tickers; {result.written} new or changed"
+    )
+
+
+@app.command()
+def refresh(
+    tickers: Annotated[
+        Optional[list[str]], typer.Option("--tickers", "-t", help="Tickers (default: all stored)")
+    ] = None,
+) -> None:
+    """Pull new bars from the configured provider (DATA_PROVIDER) into the store."""
+    settings = get_settings()
+    provider = build_provider(settings)
+    if provider is None:
+        err.print("[red]DATA_PROVIDER=none: there is no live provider to refresh from[/red]")
+        raise typer.Exit(2)
+    wanted = None
+    if tickers:
+        wanted = []
+        for raw in tickers:
+            for part in raw.split(","):
+                t = normalize_ticker(part)
+                if t is None:
+                    err.print(f"[red]ticker {part!r} is malformed: it must be {TICKER_RULE}[/red]")
+                    raise typer.Exit(2)
+                wanted.append(t)
+    store = _store()
+    total = len(wanted) if wanted is not None else len(store.last_bar_dates())
+    with _progress() as progress:
+        task = progress.add_task(f"refreshing from {provider.name}", total=total)
+        summary = refresh_prices(store, provider, wanted, progress=lambda _: progress.advance(task))
+    table = Table(title=f"refresh from {provider.name}")
+    table.add_column("outcome")
+    table.add_column("tickers", justify="right")
+    table.add_column("detail")
+    table.add_row("updated", str(len(summary.updated)), f"{sum(summary.updated.values())} bars")
+    table.add_row("unchanged", str(len(summary.unchanged)), "")
+    table.add_row("failed", str(len(summary.failed)), "")
+    console.print(table)
+    for ticker, reason in sorted(summary.failed.items())[:20]:
+        err.print(f"  {ticker}: {reason}")
+    if len(summary.failed) > 20:
+        err.print(f"  ... and {len(summary.failed) - 20} more")
+    if summary.failed and not summary.updated and not summary.unchanged:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    try:
+        app()
+    except AppError as exc:
+        err.print(f"[red]{exc.message}[/red]")
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()
