@@ -11,6 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = REPO_ROOT / "data" / "alphavelocity.db"
+# The placeholder in .env.example; refused in production.
+JWT_SECRET_EXAMPLE = "change-me-to-a-long-random-secret"
 
 
 class Settings(BaseSettings):
@@ -42,12 +44,80 @@ class Settings(BaseSettings):
     admin_token: str = ""
     workers: int = Field(1, ge=1)
 
+    # Cache: Redis when REDIS_URL is set, else in-process. Keys carry the store's data
+    # version, so the TTL only bounds how long entries nobody asks for any more linger.
+    cache_ttl_seconds: int = Field(86_400, ge=1)
+    cache_max_entries: int = Field(20_000, ge=1, description="bound of the in-process cache")
+    cache_key_prefix: str = Field("alphavelocity", pattern=r"^[A-Za-z0-9_.\-]{1,64}$")
+    redis_socket_timeout_seconds: float = Field(0.5, gt=0)
+    redis_connect_timeout_seconds: float = Field(0.5, gt=0)
+    redis_max_connections: int = Field(64, ge=1)
+    # After a Redis failure, serve from the in-process cache this long before trying again.
+    redis_retry_seconds: float = Field(2.0, gt=0)
+
+    # Observability: one JSON object per log line (else plain text).
+    json_logs: bool = False
+
+    # Scheduled refresh: off by default; after the close of each trading session of the
+    # exchange calendar, refresh prices then warm the cache (one replica per run, see README).
+    scheduler_enabled: bool = False
+    refresh_calendar: str = "XNYS"
+    refresh_delay_minutes: int = Field(30, ge=0, le=720)
+    refresh_lock_ttl_seconds: int = Field(1800, ge=10)
+
+    # Authentication (backend/auth): the JWT signing secret, token lifetimes, Argon2 cost.
+    # The service refuses to start in production with the example secret (or a short one).
+    jwt_secret_key: str = JWT_SECRET_EXAMPLE
+    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
+    access_token_minutes: int = Field(15, ge=1, le=1440)
+    refresh_token_days: int = Field(14, ge=1, le=365)
+    argon2_time_cost: int = Field(3, ge=1)
+    argon2_memory_cost_kib: int = Field(65_536, ge=8)
+    argon2_parallelism: int = Field(4, ge=1)
+    # Rate limits (slowapi; Redis storage when REDIS_URL is set, in-process otherwise), per
+    # client address, in the `limits` notation ("10/minute", "100/hour", "5/second").
+    rate_limit_enabled: bool = True
+    rate_limit_login: str = "10/minute"
+    rate_limit_expensive: str = "30/minute"
+    rate_limit_key_prefix: str = Field(
+        "alphavelocity-ratelimit", pattern=r"^[A-Za-z0-9_.\-:]{1,64}$"
+    )
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
         if value and not value.startswith(("sqlite", "postgresql")):
             raise ValueError("DATABASE_URL must be a sqlite:// or postgresql+psycopg2:// URL")
         return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _known_redis(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("REDIS_URL must be a redis://, rediss:// or unix:// URL")
+        return value
+
+    @field_validator("rate_limit_login", "rate_limit_expensive")
+    @classmethod
+    def _rate_limit_notation(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a rate limit such as '10/minute'") from None
+        return value
+
+    @model_validator(mode="after")
+    def _production_secret(self) -> "Settings":
+        if self.environment == "production" and (
+            self.jwt_secret_key == JWT_SECRET_EXAMPLE or len(self.jwt_secret_key) < 32
+        ):
+            raise ValueError(
+                "JWT_SECRET_KEY must be set to a random secret of at least 32 characters in "
+                "production (it is the example value or too short)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _weights_sum_to_one(self) -> "Settings":

@@ -1,0 +1,173 @@
+"""The cache as the API uses it: answers as JSON bytes, keyed on the data version, computed
+once under concurrency (single-flight), counted (hits, misses, computations)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from backend.cache.base import CacheBackend
+from backend.cache.keys import score_key
+from backend.cache.singleflight import SingleFlight
+from backend.cache.version import DataVersionGate
+from backend.momentum.schemas import BatchEntry, BatchResponse
+
+ALL_UNIVERSE = "all"
+
+
+@dataclass
+class WarmupResult:
+    data_version: int
+    warmed: list[str] = field(default_factory=list)
+    failed: list[BatchEntry] = field(default_factory=list)
+
+
+def _entry_with_score(ticker: str, score: bytes) -> bytes:
+    # The JSON of BatchEntry(ticker=..., score=<cached score>, error=None), without parsing it.
+    return b'{"ticker":' + json.dumps(ticker).encode() + b',"score":' + score + b',"error":null}'
+
+
+class ScoreCache:
+    def __init__(
+        self,
+        backend: CacheBackend,
+        ttl_seconds: float,
+        tag: str,
+        read_data_version: Callable[[], int],
+    ) -> None:
+        self.backend = backend
+        self.ttl = float(ttl_seconds)
+        self.tag = tag
+        self.versions = DataVersionGate(read_data_version)
+        self.flight: SingleFlight[bytes] = SingleFlight()
+        self.hits = 0
+        self.misses = 0
+        self.computations = 0
+
+    async def start(self) -> None:
+        await self.backend.start()
+
+    async def close(self) -> None:
+        await self.backend.close()
+
+    async def data_version(self) -> int:
+        return await self.versions.current()
+
+    # ------------------------------------------------------------ one answer
+
+    async def cached(
+        self, make_key: Callable[[int], str], compute: Callable[[], BaseModel]
+    ) -> tuple[bytes, bool]:
+        """(JSON bytes, served from cache?). `make_key(data_version)` names the answer;
+        `compute` (blocking; run in a worker thread) makes it on a miss. Errors that `compute`
+        raises reach every waiter and are never cached."""
+        key = make_key(await self.versions.current())
+        value = await self.backend.get(key)
+        if value is not None:
+            self.hits += 1
+            return value, True
+        self.misses += 1
+
+        async def produce() -> bytes:
+            # A flight for this key may have stored it between our miss and now.
+            stored = await self.backend.get(key)
+            if stored is not None:
+                return stored
+            model = await run_in_threadpool(compute)
+            self.computations += 1
+            data = model.model_dump_json().encode()
+            await self.backend.set(key, data, self.ttl)
+            return data
+
+        return await self.flight.do(key, produce), False
+
+    # ------------------------------------------------------------ many scores
+
+    def _score_key(self, version: int, ticker: str, as_of: dt.date | None) -> str:
+        return score_key(self.tag, version, ticker, as_of, ALL_UNIVERSE)
+
+    async def batch_entries(
+        self,
+        tickers: Sequence[str],
+        as_of: dt.date | None,
+        compute: Callable[[list[str]], BatchResponse],
+    ) -> tuple[list[bytes], int, int]:
+        """The JSON of one BatchEntry per ticker (universe `all`), in order, plus (hits,
+        misses). Cached scores are read with one multi-get; the missing ones are computed
+        together in one call of `compute` and stored with one pipeline."""
+        version = await self.versions.current()
+        keys = [self._score_key(version, t, as_of) for t in tickers]
+        values = await self.backend.get_many(keys)
+        missing = sorted({t for t, v in zip(tickers, values) if v is None})
+        computed: dict[str, bytes] = {}
+        if missing:
+            response = await run_in_threadpool(compute, missing)
+            fresh: dict[str, bytes] = {}
+            for entry in response.results:
+                if entry.score is not None:
+                    self.computations += 1
+                    data = entry.score.model_dump_json().encode()
+                    fresh[self._score_key(version, entry.ticker, as_of)] = data
+                    computed[entry.ticker] = _entry_with_score(entry.ticker, data)
+                else:
+                    computed[entry.ticker] = entry.model_dump_json().encode()
+            await self.backend.set_many(fresh, self.ttl)
+        hits = sum(1 for v in values if v is not None)
+        self.hits += hits
+        self.misses += len(values) - hits
+        out = [
+            _entry_with_score(t, v) if v is not None else computed[t]
+            for t, v in zip(tickers, values)
+        ]
+        return out, hits, len(values) - hits
+
+    async def warm(
+        self, tickers: Sequence[str], compute: Callable[[list[str]], BatchResponse]
+    ) -> WarmupResult:
+        """Compute the latest scores (universe `all`) of `tickers` and store them, whatever the
+        cache holds: what GET /momentum/{ticker} without parameters then serves."""
+        version = await self.versions.current()
+        response = await run_in_threadpool(compute, list(tickers))
+        result = WarmupResult(data_version=version)
+        fresh: dict[str, bytes] = {}
+        for entry in response.results:
+            if entry.score is None:
+                result.failed.append(entry)
+                continue
+            self.computations += 1
+            # Keyed on the version read *before* computing: the scores are at least that new
+            # (a version read afterwards could name prices newer than the scores).
+            fresh[self._score_key(version, entry.ticker, None)] = (
+                entry.score.model_dump_json().encode()
+            )
+            result.warmed.append(entry.ticker)
+        await self.backend.set_many(fresh, self.ttl)
+        return result
+
+    # ------------------------------------------------------------ admin
+
+    async def clear(self, pattern: str = "*") -> int:
+        return await self.backend.clear(pattern)
+
+    async def stats(self) -> dict[str, Any]:
+        backend = await self.backend.stats()
+        lookups = self.hits + self.misses
+        return {
+            "backend": backend.backend,
+            "reachable": backend.reachable,
+            "key_prefix": self.backend.prefix,
+            "keys": backend.keys,
+            "hits": self.hits,
+            "misses": self.misses,
+            "hit_ratio": round(self.hits / lookups, 4) if lookups else None,
+            "computations": self.computations,
+            "memory_used_bytes": backend.memory_used_bytes,
+            "ttl_seconds": self.ttl,
+            "error": backend.error,
+            "details": backend.details,
+        }
