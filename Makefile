@@ -63,3 +63,98 @@ bench: install-dev
 	$(PY) -m bench.momentum_bench
 
 .PHONY: help install install-dev run migrate refresh test test-unit test-integration bench
+
+# ---- pipeline: quality gates, containers, deployment (docs/pipeline.md) ------------------------
+COV_MIN ?= 85
+BASE_URL ?= http://$(HOST):$(PORT)
+COMPOSE ?= $(shell bash -c 'source scripts/_lib.sh && compose_cmd' 2>/dev/null)
+need-compose = @test -n "$(COMPOSE)" || { echo "no compose command found: install docker compose or docker-compose (or set COMPOSE)"; exit 1; }
+need-image = @test -n "$(IMAGE)" || { echo "IMAGE is required, for example IMAGE=docker.io/you/alphavelocity@sha256..."; exit 2; }
+
+$(VENV)/.ci-installed: requirements.txt requirements-dev.txt requirements-ci.txt | $(PY)
+	$(PIP) install --quiet -r requirements-ci.txt
+	@touch $@ $(VENV)/.dev-installed $(VENV)/.runtime-installed
+
+## install-ci: install-dev plus the pipeline linters and pre-commit (requirements-ci.txt)
+install-ci: $(VENV)/.ci-installed
+
+## setup: first set-up - install-ci, .env from .env.example (an existing .env is kept), git hooks
+setup: install-ci
+	@if [ -f .env ]; then echo ".env exists: left as it is"; \
+	else cp .env.example .env && echo "created .env from .env.example - replace its example secrets"; fi
+	@if [ -d .git ]; then $(VENV)/bin/pre-commit install; fi
+
+## format: rewrite the code with black and isort
+format: install-dev
+	$(VENV)/bin/black .
+	$(VENV)/bin/isort .
+
+## format-check: black --check and isort --check-only (changes nothing)
+format-check: install-dev
+	$(VENV)/bin/black --check .
+	$(VENV)/bin/isort --check-only .
+
+## lint: flake8 and mypy
+lint: install-dev
+	$(VENV)/bin/flake8
+	$(VENV)/bin/mypy backend simple_db_migration.py
+
+## test-cov: the whole suite with coverage (HTML report in htmlcov/), fails under COV_MIN percent
+test-cov: install-ci
+	$(PY) -m pytest --cov --cov-report=term --cov-report=html --cov-report=xml --cov-fail-under=$(COV_MIN)
+
+## security: bandit (fails on medium or high findings) and the dependency audit with safety
+security: install-dev
+	$(VENV)/bin/bandit -q -r backend simple_db_migration.py --severity-level medium
+	scripts/dependency_audit.sh
+
+## ci: every check in the order CI runs them - format-check, lint, security, test-cov
+ci:
+	@start=$$(date +%s); \
+	for target in format-check lint security test-cov; do \
+		echo "== make $$target"; $(MAKE) --no-print-directory $$target || exit 1; \
+	done; \
+	echo "make ci: every check passed in $$(( $$(date +%s) - start ))s"
+
+## api-test: test_all_endpoints.sh against BASE_URL (starts a server there if none answers)
+api-test: install
+	scripts/api_test.sh $(BASE_URL)
+
+## docker-up: build and start postgres, redis and the app with docker compose
+docker-up:
+	$(need-compose)
+	$(COMPOSE) up -d --build
+
+## docker-down: stop and remove the compose containers (the database volume is kept)
+docker-down:
+	$(need-compose)
+	$(COMPOSE) down
+
+## docker-logs: follow the compose logs
+docker-logs:
+	$(need-compose)
+	$(COMPOSE) logs -f --tail=200
+
+## docker-clean: remove the compose containers, volumes (the database) and locally built images
+docker-clean:
+	$(need-compose)
+	$(COMPOSE) down -v --remove-orphans --rmi local
+
+## container-test: build the image, check it gets healthy and scores AAPL (needs Docker or Podman)
+container-test:
+	scripts/container_test.sh
+
+## deploy-staging: deploy IMAGE to STAGING_HOST as STAGING_USER over SSH
+deploy-staging:
+	$(need-image)
+	DEPLOY_HOST="$(STAGING_HOST)" DEPLOY_USER="$(STAGING_USER)" scripts/remote_deploy.sh deploy "$(IMAGE)"
+
+## deploy-prod: deploy IMAGE to PRODUCTION_HOST over SSH, once you have typed yes
+deploy-prod:
+	$(need-image)
+	@read -r -p "Deploy $(IMAGE) to PRODUCTION ($(PRODUCTION_HOST))? Type yes to go on: " answer; \
+	if [ "$$answer" != yes ]; then echo "aborted: nothing was deployed"; exit 1; fi
+	DEPLOY_HOST="$(PRODUCTION_HOST)" DEPLOY_USER="$(PRODUCTION_USER)" scripts/remote_deploy.sh deploy "$(IMAGE)"
+
+.PHONY: install-ci setup format format-check lint test-cov security ci api-test docker-up \
+	docker-down docker-logs docker-clean container-test deploy-staging deploy-prod
