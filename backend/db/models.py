@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -78,3 +79,106 @@ class StoreState(Base):
     data_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     last_refresh_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     last_refresh_outcome: Mapped[str | None] = mapped_column(Text)
+
+
+# --------------------------------------------------------------------------- portfolios
+
+
+class User(Base):
+    """A person who logs in and owns portfolios. Passwords are stored as Argon2 hashes."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(254), nullable=False, unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class RefreshToken(Base):
+    """One issued refresh token (by its JWT id). Single use: refreshing marks it used and
+    issues the next one of the same family; presenting a used one revokes the whole family."""
+
+    __tablename__ = "refresh_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    family: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    issued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Category(Base):
+    """A portfolio category with its target weight and comparison benchmark."""
+
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), nullable=False, unique=True)
+    slug: Mapped[str] = mapped_column(String(100), nullable=False, unique=True)
+    target: Mapped[float] = mapped_column(Float, nullable=False)
+    benchmark: Mapped[str] = mapped_column(String(16), nullable=False)
+    is_fixed_income: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class CategoryMember(Base):
+    """A ticker's category: each ticker belongs to at most one category."""
+
+    __tablename__ = "category_members"
+
+    ticker: Mapped[str] = mapped_column(String(16), primary_key=True)
+    category_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("categories.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class ModelHolding(Base):
+    """The built-in model portfolio: shares per ticker (docs/model-portfolio.md)."""
+
+    __tablename__ = "model_holdings"
+
+    ticker: Mapped[str] = mapped_column(String(16), primary_key=True)
+    shares: Mapped[float] = mapped_column(Float, nullable=False)
+
+
+class Portfolio(Base):
+    """A user's portfolio. Holdings, cash and cost basis are derived from its transactions;
+    `version` goes up with every write, which is also how writers serialise on the row."""
+
+    __tablename__ = "portfolios"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class Transaction(Base):
+    """One ledger entry. Ordered by (date, id): same-day entries apply in insertion order."""
+
+    __tablename__ = "transactions"
+    __table_args__ = (Index("ix_transactions_portfolio_date", "portfolio_id", "date", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    portfolio_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("portfolios.id", ondelete="CASCADE"), nullable=False
+    )
+    date: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    type: Mapped[str] = mapped_column(String(10), nullable=False)
+    ticker: Mapped[str | None] = mapped_column(String(16))
+    quantity: Mapped[float] = mapped_column(Float, nullable=False)
+    price: Mapped[float | None] = mapped_column(Float)
+    fees: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    note: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
