@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = REPO_ROOT / "data" / "alphavelocity.db"
-# The placeholder in .env.example; refused in production.
+# The default JWT secret; it (and any `change-me...` example value) is refused in production.
 JWT_SECRET_EXAMPLE = "change-me-to-a-long-random-secret"
 
 
@@ -111,7 +111,9 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _production_secret(self) -> "Settings":
         if self.environment == "production" and (
-            self.jwt_secret_key == JWT_SECRET_EXAMPLE or len(self.jwt_secret_key) < 32
+            self.jwt_secret_key == JWT_SECRET_EXAMPLE
+            or self.jwt_secret_key.startswith("change-me")
+            or len(self.jwt_secret_key) < 32
         ):
             raise ValueError(
                 "JWT_SECRET_KEY must be set to a random secret of at least 32 characters in "
