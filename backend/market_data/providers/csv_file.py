@@ -414,8 +414,9 @@ def _check_chunk(
     duplicate = _first_duplicate(parsed)
     if duplicate is not None and duplicate[0] < line:
         raise PriceFileError(duplicate[1], line=duplicate[0], path=str(path))
-    column, rule = next((c, r) for c, r, mask in rules if mask[row])
-    raise PriceFileError(_reason(lines, layout, line, column, rule), line=line, path=str(path))
+    broken_column, rule = next((c, r) for c, r, mask in rules if mask[row])
+    reason = _reason(lines, layout, line, broken_column, rule)
+    raise PriceFileError(reason, line=line, path=str(path))
 
 
 def _categories(
