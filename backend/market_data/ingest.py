@@ -38,7 +38,10 @@ def import_price_file(
 
 def load_sample(store: PriceStore, progress: Progress | None = None) -> UpsertResult:
     """Load the shipped offline sample (real prices; see market_data/sample/PROVENANCE.md)."""
+    bars = read_price_file(SAMPLE_PRICES)
     securities = read_sample_securities()
+    # Only constituents with prices: the source list names BF.B, which has none.
+    securities = securities[securities["ticker"].isin(set(bars["ticker"]))]
     store.upsert_securities(
         {
             "ticker": row.ticker,
@@ -48,7 +51,6 @@ def load_sample(store: PriceStore, progress: Progress | None = None) -> UpsertRe
         }
         for row in securities.itertuples(index=False)
     )
-    bars = read_price_file(SAMPLE_PRICES)
     result = store.upsert_bars(bars, source=SAMPLE_SOURCE, progress=progress)
     log.info("loaded the offline sample: %d bars for %d tickers", result.rows, result.tickers)
     return result

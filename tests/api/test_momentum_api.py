@@ -59,7 +59,8 @@ def test_latest_score_of_aapl(sample_app_client: TestClient) -> None:
     assert body["price_basis"] == "close"
     assert body["complete"] is True and body["left_out"] == []
     assert 0 <= body["percentile_rank"] <= 100
-    assert body["universe_size"] == 505
+    # 505 securities, but VAR's last close is 2021-04-16 (acquired): 504 scored that day.
+    assert body["universe_size"] == 504
     parts = (
         0.50 * body["price_momentum"]
         + 0.35 * body["technical_momentum"]
@@ -114,13 +115,13 @@ def test_unknown_ticker_without_provider_is_404(sample_app_client: TestClient) -
 
 
 def test_too_little_history_is_422_with_counts(sample_app_client: TestClient) -> None:
-    # The sample starts on 2019-04-01: by 2019-05-01 there are 23 closes.
+    # The sample starts on 2019-04-01: 21 sessions in April 2019 (Good Friday closed) + May 1.
     err = assert_error(
         sample_app_client.get("/api/v1/momentum/AAPL?as_of=2019-05-01"),
         422,
         "insufficient_history",
     )
-    assert err["details"]["closes_found"] == 23
+    assert err["details"]["closes_found"] == 22
     assert err["details"]["closes_needed"] == 64
     before = sample_app_client.get("/api/v1/momentum/AAPL?as_of=2000-01-01")
     assert assert_error(before, 422, "insufficient_history")["details"]["closes_found"] == 0
@@ -169,8 +170,8 @@ def test_history_is_the_daily_series(sample_app_client: TestClient) -> None:
     assert body["points"][-1]["overall_momentum_score"] == latest["overall_momentum_score"]
     assert body["points"][-1]["percentile_rank"] == latest["percentile_rank"]
     full = sample_app_client.get("/api/v1/momentum/AAPL/history").json()
-    # The sample starts 2019-04-01; the 64th close is 2019-06-28.
-    assert full["first_scored_date"] == full["points"][0]["date"] == "2019-06-28"
+    # The sample starts 2019-04-01: 21 + 22 + 20 sessions to June 28; the 64th is July 1.
+    assert full["first_scored_date"] == full["points"][0]["date"] == "2019-07-01"
 
 
 def test_history_rejects_start_after_end(sample_app_client: TestClient) -> None:
@@ -212,7 +213,7 @@ def test_top_is_sorted_and_ranked(sample_app_client: TestClient) -> None:
     assert len(scores) == 5 and scores == sorted(scores, reverse=True)
     assert body["as_of"] == "2021-04-21"
     assert body["results"][0]["percentile_rank"] == 100.0
-    assert body["universe_size"] == 505
+    assert body["universe_size"] == 504
 
 
 def test_top_of_model_portfolio_universe(sample_app_client: TestClient) -> None:
