@@ -1,0 +1,1 @@
+"""Signal research: published momentum models side by side, and backtests of their scores."""
