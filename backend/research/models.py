@@ -318,8 +318,8 @@ def alphavelocity_signals(inp: ModelInput) -> Signals:
 
 
 def alphavelocity_normalise(signals: Signals) -> Signals:
-    """The score is absolute (0-100); the cross-sectional percentile is given beside it."""
-    return {"score": signals["overall"], "percentile": percentile_rank(signals["overall"])}
+    """The score is absolute (0-100): no cross-sectional step."""
+    return {"score": signals["overall"]}
 
 
 # --------------------------------------------------------------------------- the registry

@@ -2,7 +2,8 @@
 
 from fastapi import APIRouter
 
-from backend.api.v1 import momentum
+from backend.api.v1 import momentum, research
 
 api_router = APIRouter(prefix="/api/v1")
 api_router.include_router(momentum.router)
+api_router.include_router(research.router)

@@ -1,0 +1,133 @@
+"""Response models of the research API (backtests, comparisons, the model registry)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, Field
+
+
+class ModelInfo(BaseModel):
+    name: str = Field(description="What ?model= takes")
+    model_version: str
+    title: str
+    summary: str
+    min_closes: int = Field(description="Closes a security needs up to a date to have a score")
+    score_min: float
+    score_max: float
+    doc: str = Field(description="The model's document in the repository")
+
+
+class ModelList(BaseModel):
+    default: str
+    models: list[ModelInfo]
+
+
+class QuantileReturn(BaseModel):
+    quantile: int = Field(description="1 = lowest scores ... quantiles = highest scores")
+    mean_forward_return: float | None = Field(
+        description="Equal-weighted mean forward return over the horizon, averaged over the "
+        "evaluated rebalance dates (a fraction: 0.01 = 1%)"
+    )
+    mean_count: float = Field(description="Mean number of securities in the quantile")
+
+
+class MeanStatistic(BaseModel):
+    mean: float | None
+    t_stat: float | None = Field(description="mean / (sd / sqrt(n)), sd with ddof 1")
+    observations: int
+
+
+class InformationCoefficient(MeanStatistic):
+    hit_rate: float | None = Field(description="Share of evaluated dates with IC > 0")
+
+
+class GrowthSummary(BaseModel):
+    first_date: dt.date
+    last_date: dt.date
+    top_quantile: float | None = Field(description="Growth of 1, equal-weighted, no costs")
+    top_quantile_after_costs: float | None = Field(
+        description="Growth of 1 after cost_bps on traded notional (equal to top_quantile "
+        "when cost_bps is 0)"
+    )
+    universe_equal_weight: float | None = Field(
+        description="Growth of 1 of every ranked security, equal-weighted, no costs"
+    )
+    benchmark: float | None = Field(description="Growth of 1 of the benchmark (null: no prices)")
+    benchmark_ticker: str
+    top_quantile_cagr: float | None
+    top_quantile_after_costs_cagr: float | None
+    universe_equal_weight_cagr: float | None
+    benchmark_cagr: float | None
+
+
+class RebalancePoint(BaseModel):
+    date: dt.date
+    ranked: int = Field(description="Securities with a score and a close on the date")
+    evaluated: bool = Field(description="The forward horizon ends on or before the period's end")
+    ic: float | None
+    spread: float | None = Field(description="Top-quantile minus bottom-quantile forward return")
+    top_forward_return: float | None
+    top_turnover: float | None = Field(description="Share of the top quantile replaced")
+    growth_top_quantile: float | None
+    growth_top_quantile_after_costs: float | None
+    growth_universe_equal_weight: float | None
+    growth_benchmark: float | None
+
+
+class BacktestResponse(BaseModel):
+    model: str
+    model_version: str
+    universe: str
+    universe_size: int = Field(description="Securities ranked on at least one rebalance date")
+    benchmark: str
+    start: dt.date | None = Field(description="start as asked (null: the store's first date)")
+    end: dt.date | None = Field(description="end as asked (null: the store's last date)")
+    first_rebalance: dt.date
+    last_rebalance: dt.date
+    rebalance: str
+    horizon: int = Field(description="Forward-return horizon in trading days")
+    quantiles: int
+    cost_bps: float
+    rebalance_dates: int = Field(description="Rebalance dates with enough ranked securities")
+    evaluated_dates: int = Field(description="Rebalance dates whose forward horizon is complete")
+    skipped_dates: int = Field(description="Rebalance dates with fewer scores than quantiles")
+    quantile_returns: list[QuantileReturn]
+    spread: MeanStatistic = Field(description="Top-minus-bottom forward return per date")
+    ic: InformationCoefficient = Field(description="Spearman rank IC of score vs forward return")
+    top_turnover: float | None = Field(description="Mean share of the top quantile replaced")
+    growth: GrowthSummary
+    series: list[RebalancePoint]
+    caveats: list[str]
+    data_version: int
+    data_last_date: dt.date = Field(description="The store's last date")
+
+
+class CompareRow(BaseModel):
+    model: str
+    model_version: str
+    evaluated_dates: int
+    ic_mean: float | None
+    ic_t_stat: float | None
+    ic_hit_rate: float | None
+    spread_mean: float | None
+    spread_t_stat: float | None
+    top_turnover: float | None
+    growth_top_quantile: float | None
+    growth_top_quantile_after_costs: float | None
+    growth_universe_equal_weight: float | None
+    growth_benchmark: float | None
+
+
+class CompareResponse(BaseModel):
+    universe: str
+    start: dt.date | None
+    end: dt.date | None
+    rebalance: str
+    horizon: int
+    quantiles: int
+    cost_bps: float
+    summary: list[CompareRow] = Field(description="One row per model, in the order asked")
+    results: list[BacktestResponse]
+    caveats: list[str]
+    data_version: int
