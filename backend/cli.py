@@ -18,6 +18,7 @@ from backend.market_data.bars import TICKER_RULE, normalize_ticker
 from backend.market_data.ingest import import_price_file, load_sample, refresh_prices
 from backend.market_data.providers import build_provider
 from backend.market_data.store import PriceStore
+from backend.research import cli as research_cli
 
 app = typer.Typer(help="AlphaVelocity command line.", no_args_is_help=True)
 console = Console()
@@ -147,6 +148,10 @@ def refresh(
         err.print(f"  ... and {len(summary.failed) - 20} more")
     if summary.failed and not summary.updated and not summary.unchanged:
         raise typer.Exit(1)
+
+
+app.command("backtest")(research_cli.backtest)
+app.command("research")(research_cli.research)
 
 
 def main() -> None:

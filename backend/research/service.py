@@ -366,8 +366,8 @@ class ResearchService:
             out.append(
                 f"Costs: {params.cost_bps:g} bps are charged on the top quantile's traded "
                 "notional at each rebalance (the first purchase included); the equal-weighted "
-                "universe and the benchmark are shown without costs. No taxes, spreads beyond "
-                "that, or market impact."
+                "universe and the benchmark are shown without costs. Taxes and market impact "
+                "are not modelled."
             )
         else:
             out.append(
