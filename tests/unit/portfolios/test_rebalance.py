@@ -241,6 +241,9 @@ def test_share_helpers() -> None:
     assert shares_for(-1.0, 10.0) == 0
     assert affordable_shares(0.3, 0.1) == 2  # 3 * 0.1 = 0.30000000000000004 > 0.3
     assert affordable_shares(0.0, 1.0) == 0
+    # 15619.89 / 109.23 rounds to 143.0 but 143 * 109.23 = 15619.890000000001 > 15619.89
+    assert 143 * 109.23 > 15619.89 and math.floor(15619.89 / 109.23) == 143
+    assert affordable_shares(15619.89, 109.23) == 142
     assert affordable_shares(10.0, 3.0) == 3
 
 
