@@ -207,6 +207,15 @@ def test_scarce_cash_is_split_in_proportion_first() -> None:
     assert statuses == [WITHIN, LIMITED_BY_CASH, LIMITED_BY_CASH]
 
 
+def test_targets_may_sum_to_one_within_the_api_tolerance() -> None:
+    """1.0005 is accepted (the API allows 1 ± 0.001); the plan still never overspends."""
+    a = CategoryTarget("A", 0.5005, A.tickers)
+    plan = plan_rebalance({}, PRICES, SCORES, [a, B], 1000.0, 0.0)
+    assert plan.cash_after >= 0 and plan.bought <= 1000.0
+    with pytest.raises(ValueError, match="sum to 1.002"):
+        plan_rebalance({}, PRICES, SCORES, [CategoryTarget("A", 0.502, A.tickers), B], 1.0, 0.0)
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
