@@ -272,11 +272,12 @@ def test_a_structural_error_is_reported_after_earlier_bad_values(tmp_path: Path)
 
 @pytest.mark.skipif(not SHARED_PRICES.is_file(), reason=f"{SHARED_PRICES} is not here")
 def test_the_full_shared_file_reads_fast_and_whole() -> None:
-    started = time.perf_counter()
+    # CPU time, not wall time: on a loaded machine the wall clock measures the neighbours.
+    started = time.process_time()
     bars = read_price_file(SHARED_PRICES)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert len(bars) == 662_162 and bars["ticker"].nunique() == 504
-    assert elapsed < 5.0, f"reading took {elapsed:.1f} s"
+    assert elapsed < 5.0, f"reading took {elapsed:.1f} s of CPU"
     tsla = bars[(bars["ticker"] == "TSLA") & (bars["date"] == dt.date(2020, 8, 31))]
     assert tsla["split"].tolist() == [5.0]
 

@@ -57,11 +57,12 @@ def test_the_sample_files_are_shipped() -> None:
 
 
 def test_the_sample_reads_well_under_five_seconds() -> None:
-    started = time.perf_counter()
+    # CPU time, not wall time: on a loaded machine the wall clock measures the neighbours.
+    started = time.process_time()
     frame = read_price_file(SAMPLE_PRICES)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert len(frame) == 261_105
-    assert elapsed < 5.0, f"reading the sample took {elapsed:.1f} s"
+    assert elapsed < 5.0, f"reading the sample took {elapsed:.1f} s of CPU"
 
 
 def test_505_tickers_including_spy_over_the_window(bars: pd.DataFrame) -> None:
