@@ -61,8 +61,13 @@ test-integration: install-dev
 ## bench: print the speed figures beside their baselines
 bench: install-dev
 	$(PY) -m bench.momentum_bench
+	$(PY) -m bench.research_bench
 
-.PHONY: help install install-dev run migrate refresh test test-unit test-integration bench
+## research: compare the momentum models on the shipped sample; rewrites README's table and chart
+research: install
+	$(PY) -m backend.cli research
+
+.PHONY: help install install-dev run migrate refresh test test-unit test-integration bench research
 
 # ---- pipeline: quality gates, containers, deployment (docs/pipeline.md) ------------------------
 COV_MIN ?= 85

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from backend import __version__
 from backend.api import status
 from backend.api.v1 import api_router
+from backend.auth.setup import install_auth
 from backend.config import Settings, get_settings
 from backend.db.engine import make_engine
 from backend.db.migrate import upgrade_to_head
@@ -20,6 +21,7 @@ from backend.market_data.providers import build_provider
 from backend.market_data.providers.base import PriceProvider
 from backend.market_data.store import PriceStore
 from backend.momentum.service import MomentumService
+from backend.portfolios.service import PortfolioService
 
 log = logging.getLogger("backend")
 
@@ -54,6 +56,8 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
     app.state.settings = settings
     app.state.store = store
     app.state.momentum = momentum
+    app.state.portfolios = PortfolioService(engine, momentum)
+    install_auth(app, settings, engine)
     install_error_handlers(app)
     app.include_router(status.router)
     app.include_router(api_router)

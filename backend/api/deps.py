@@ -6,9 +6,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from backend.auth.deps import AdminUser, CurrentUser  # noqa: F401 (user / ADMIN_TOKEN deps)
 from backend.config import Settings
 from backend.market_data.store import PriceStore
 from backend.momentum.service import MomentumService
+from backend.portfolios.service import PortfolioService
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -29,3 +31,11 @@ def get_momentum(request: Request) -> MomentumService:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 StoreDep = Annotated[PriceStore, Depends(get_store)]
 MomentumDep = Annotated[MomentumService, Depends(get_momentum)]
+
+
+def get_portfolios(request: Request) -> PortfolioService:
+    service: PortfolioService = request.app.state.portfolios
+    return service
+
+
+PortfoliosDep = Annotated[PortfolioService, Depends(get_portfolios)]

@@ -121,15 +121,18 @@ def quantile_labels(scores: FloatArray, quantiles: int) -> IntArray:
     return (np.floor(quantiles * (ranks - 1.0) / n) + 1.0).astype(np.int64)
 
 
-def spearman(a: FloatArray, b: FloatArray) -> float:
-    """Spearman rank correlation (Pearson of average ranks); NaN if either side is constant or
-    fewer than 2 pairs."""
+def pearson(a: FloatArray, b: FloatArray) -> float:
+    """Pearson correlation; NaN if either side is constant or there are fewer than 2 pairs."""
     if a.size < 2:
         return math.nan
-    ra, rb = average_rank(a), average_rank(b)
-    da, db = ra - ra.mean(), rb - rb.mean()
+    da, db = a - a.mean(), b - b.mean()
     den = math.sqrt(float((da * da).sum()) * float((db * db).sum()))
     return float((da * db).sum()) / den if den > 0.0 else math.nan
+
+
+def spearman(a: FloatArray, b: FloatArray) -> float:
+    """Spearman rank correlation: the Pearson correlation of the average ranks."""
+    return pearson(average_rank(a), average_rank(b))
 
 
 @dataclass(frozen=True)
@@ -275,10 +278,21 @@ def run_backtest(
     period_universe = np.full(max(n - 1, 0), np.nan)
     prev_w = np.zeros(n_cols)
 
+    # Ranks of every rebalance date in one call (row-wise, NaN where not ranked): the scores,
+    # and the forward returns of the dates whose horizon is complete.
+    ranked = scorable[rows]
+    score_ranks = average_rank(np.where(ranked, scores[rows], np.nan))
+    exits = rows + h
+    complete = exits <= last_row
+    fwd_all = np.full((n, n_cols), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fwd_all[complete] = ff[exits[complete]] / close[rows[complete]] - 1.0
+    fwd_ranks = average_rank(np.where(ranked, fwd_all, np.nan))
+
     for k, t in enumerate(rows.tolist()):
-        cols = np.flatnonzero(scorable[t])
+        cols = np.flatnonzero(ranked[k])
         n_ranked[k] = cols.size
-        labels = quantile_labels(scores[t, cols], q)
+        labels = (np.floor(q * (score_ranks[k, cols] - 1.0) / cols.size) + 1.0).astype(np.int64)
         top = cols[labels == q]
         top_members.append(top)
         w = np.zeros(n_cols)
@@ -289,16 +303,16 @@ def run_backtest(
             turnover[k] = 0.5 * traded[k]
         prev_w = w
 
-        if t + h <= last_row:
+        if complete[k]:
             evaluated[k] = True
-            fwd = ff[t + h, cols] / close[t, cols] - 1.0
+            fwd = fwd_all[k, cols]
             sums = np.bincount(labels - 1, weights=fwd, minlength=q)
             counts = np.bincount(labels - 1, minlength=q)
             qcount[k] = counts
             with np.errstate(invalid="ignore", divide="ignore"):
                 qmean[k] = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
             spread[k] = qmean[k, q - 1] - qmean[k, 0]
-            ic[k] = spearman(scores[t, cols], fwd)
+            ic[k] = pearson(score_ranks[k, cols], fwd_ranks[k, cols])
 
         if k + 1 < n:
             t_next = int(rows[k + 1])

@@ -286,14 +286,16 @@ def rs_signals(inp: ModelInput) -> Signals:
     present = has_close(close)
     bench = benchmark_columns([str(t) for t in inp.close.columns], inp.benchmark)
     known = bench >= 0
+    used = np.unique(bench[known])  # the benchmark columns
+    where = np.searchsorted(used, bench[known])
     out: Signals = {}
     rs = np.zeros(close.shape)
     for n, weight in zip(RS_HORIZONS, RS_WEIGHTS):
         growth = cp.expand(cp.values / shift(cp.values, n))
         # Benchmark growth as of each row: its last close at or before the row.
-        own = forward_fill(growth, present)
+        own = forward_fill(growth[:, used], present[:, used])
         b = np.full(close.shape, np.nan)
-        b[:, known] = own[:, bench[known]]
+        b[:, known] = own[:, where]
         q = growth / b
         out[f"q{n}"] = q
         rs = rs + weight * q

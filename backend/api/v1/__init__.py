@@ -2,8 +2,19 @@
 
 from fastapi import APIRouter
 
-from backend.api.v1 import momentum, research
+from backend.api.v1 import (
+    auth,
+    categories,
+    model_portfolio,
+    momentum,
+    portfolios,
+    research,
+)
 
 api_router = APIRouter(prefix="/api/v1")
 api_router.include_router(momentum.router)
 api_router.include_router(research.router)
+api_router.include_router(auth.router)
+api_router.include_router(categories.router)
+api_router.include_router(portfolios.router)
+api_router.include_router(model_portfolio.router)

@@ -1,0 +1,151 @@
+"""The built-in model portfolio (docs/model-portfolio.md): analysis, rebalance and performance,
+and the analysis of holdings given in a request (nothing stored)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from backend.api.deps import PortfoliosDep
+from backend.auth.ratelimit import RateLimit
+from backend.errors import InvalidInput
+from backend.market_data.bars import TICKER_PATTERN, TICKER_RULE, normalize_ticker
+from backend.portfolios.schemas import (
+    AnalysisOut,
+    AnalyzeRequest,
+    PerformanceOut,
+    RebalanceOut,
+    performance_out,
+)
+from backend.portfolios.service import Quote
+
+Responses = dict[int | str, dict[str, Any]]
+
+router = APIRouter(prefix="/portfolio", tags=["model portfolio"])
+
+MODEL_NAME = "Model portfolio"
+_EXPENSIVE = RateLimit("model-views", "rate_limit_expensive")
+_LIMITED: Responses = {429: {"description": "Too many requests; see Retry-After"}}
+
+
+def _prices_as_of(quotes: dict[str, Quote]) -> dt.date | None:
+    dates = [q.price_date for q in quotes.values() if q.price_date is not None]
+    return max(dates) if dates else None
+
+
+@router.get("/analysis", response_model=AnalysisOut)
+def model_analysis(service: PortfoliosDep) -> AnalysisOut:
+    """The model portfolio against the category targets, with current prices and scores.
+    It has shares but no cost basis: a holding without a stored price cannot be valued, and
+    is listed (`unvalued`) instead of counting as 0."""
+    result, quotes = service.analyze(service.model_holdings(), {}, 0.0)
+    return AnalysisOut(
+        portfolio_id=None,
+        name=MODEL_NAME,
+        prices_as_of=_prices_as_of(quotes),
+        realised_gain=None,
+        dividends=None,
+        analysis=result,
+    )
+
+
+def _holdings(body: AnalyzeRequest) -> tuple[dict[str, float], dict[str, float]]:
+    shares: dict[str, float] = {}
+    for raw, count in body.holdings.items():
+        ticker = normalize_ticker(raw)
+        if ticker is None:
+            raise InvalidInput(
+                f"ticker {raw!r} is malformed: it must be {TICKER_RULE}",
+                {"field": f"holdings.{raw}", "rule": TICKER_RULE},
+            )
+        if not math.isfinite(count) or count <= 0:
+            raise InvalidInput(
+                f"shares of {ticker} must be a number above 0, not {count}",
+                {"field": f"holdings.{raw}", "rule": "shares > 0"},
+            )
+        if ticker in shares:
+            raise InvalidInput(
+                f"{ticker} is given twice", {"field": f"holdings.{raw}", "rule": "unique"}
+            )
+        shares[ticker] = float(count)
+    cost: dict[str, float] = {}
+    for raw, value in (body.cost_basis or {}).items():
+        ticker = normalize_ticker(raw)
+        if ticker is None or ticker not in shares:
+            raise InvalidInput(
+                f"cost_basis names {raw!r}, which is not in holdings",
+                {"field": f"cost_basis.{raw}", "rule": "a ticker of holdings"},
+            )
+        if not math.isfinite(value) or value < 0:
+            raise InvalidInput(
+                f"cost basis of {ticker} must be a number >= 0, not {value}",
+                {"field": f"cost_basis.{raw}", "rule": "cost basis >= 0"},
+            )
+        cost[ticker] = float(value)
+    return shares, cost
+
+
+@router.post("/analyze", response_model=AnalysisOut, dependencies=[_EXPENSIVE], responses=_LIMITED)
+def analyze(body: AnalyzeRequest, service: PortfoliosDep) -> AnalysisOut:
+    """Analyse the holdings in the body (`{"holdings": {"NVDA": 7}}`, 1 to 1,000 positions)
+    like a portfolio, without storing anything."""
+    shares, cost = _holdings(body)
+    result, quotes = service.analyze(shares, cost, body.cash)
+    return AnalysisOut(
+        portfolio_id=None,
+        name="Request holdings",
+        prices_as_of=_prices_as_of(quotes),
+        realised_gain=None,
+        dividends=None,
+        analysis=result,
+    )
+
+
+@router.get(
+    "/rebalance", response_model=RebalanceOut, dependencies=[_EXPENSIVE], responses=_LIMITED
+)
+def model_rebalance(
+    service: PortfoliosDep,
+    cash: Annotated[float, Query(ge=0, le=1e12, description="New money to invest")] = 0.0,
+    min_trade: Annotated[float, Query(ge=0, le=1e12, description="Smallest trade amount")] = 0.0,
+) -> RebalanceOut:
+    """Whole-share trades that bring the model portfolio toward its targets (plus `cash`)."""
+    holdings = service.model_holdings()
+    plan = service.rebalance(holdings, cash, min_trade)
+    return RebalanceOut(
+        portfolio_id=None,
+        name=MODEL_NAME,
+        new_cash=cash,
+        prices_as_of=_prices_as_of(service.quotes(sorted(holdings))),
+        plan=plan,
+    )
+
+
+@router.get(
+    "/performance", response_model=PerformanceOut, dependencies=[_EXPENSIVE], responses=_LIMITED
+)
+def model_performance(
+    service: PortfoliosDep,
+    start: Annotated[
+        dt.date | None, Query(description="Default: one year before the newest stored day")
+    ] = None,
+    end: Annotated[dt.date | None, Query(description="Default: the newest stored day")] = None,
+    benchmark: Annotated[str, Query(pattern=TICKER_PATTERN)] = "SPY",
+) -> PerformanceOut:
+    """The model holdings held over the period (constant shares, no cash): value series,
+    time-weighted return, benchmark return, maximum drawdown, annualised volatility.
+    Holdings without any stored price are left out and named in `notes`."""
+    if start is None:
+        dates = service.trading_dates(None, end)
+        if len(dates):
+            start = (dates[-1] - dt.timedelta(days=365)).date()
+    inputs = service.performance_inputs(
+        None, service.model_holdings(), start, end, benchmark.upper()
+    )
+    report = service.performance(inputs)
+    return performance_out(
+        report, None, MODEL_NAME, benchmark.upper(), inputs.price_basis, inputs.notes
+    )

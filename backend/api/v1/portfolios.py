@@ -1,0 +1,345 @@
+"""A user's portfolios, their transaction ledger (with CSV import/export) and the analysis,
+rebalance and performance views. Every route needs the owner's access token; another user's
+portfolio answers 404 exactly like a missing one."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, Response
+
+from backend.api.deps import CurrentUser, PortfoliosDep
+from backend.auth.ratelimit import RateLimit
+from backend.errors import InvalidInput
+from backend.market_data.bars import TICKER_PATTERN
+from backend.portfolios import ledger
+from backend.portfolios.schemas import (
+    AnalysisOut,
+    ImportResult,
+    LedgerSummary,
+    PerformanceOut,
+    PortfolioCreate,
+    PortfolioDetail,
+    PortfolioOut,
+    PositionOut,
+    RebalanceOut,
+    TransactionIn,
+    TransactionOut,
+    TransactionPageOut,
+    performance_out,
+)
+from backend.portfolios.service import (
+    Holdings,
+    NewTransaction,
+    PortfolioInfo,
+    Quote,
+    TransactionFilter,
+)
+
+Responses = dict[int | str, dict[str, Any]]
+
+router = APIRouter(prefix="/portfolios", tags=["portfolios"])
+
+PortfolioId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Portfolio id")]
+_AUTH: Responses = {
+    401: {"description": "No, invalid or expired access token"},
+    404: {"description": "No such portfolio (or another user's: the same answer)"},
+}
+_EXPENSIVE = RateLimit("portfolio-views", "rate_limit_expensive")
+MAX_CSV_BYTES = 5 * 1024 * 1024
+
+
+def _out(p: PortfolioInfo) -> PortfolioOut:
+    return PortfolioOut.model_validate(p)
+
+
+def _prices_as_of(quotes: dict[str, Quote]) -> dt.date | None:
+    dates = [q.price_date for q in quotes.values() if q.price_date is not None]
+    return max(dates) if dates else None
+
+
+def _position(pos: ledger.Position, quote: Quote | None) -> PositionOut:
+    price = quote.price if quote is not None else None
+    return PositionOut(
+        ticker=pos.ticker,
+        shares=pos.shares,
+        cost_basis=pos.cost_basis,
+        average_cost=pos.average_cost,
+        price=price,
+        price_date=quote.price_date if quote is not None else None,
+        market_value=None if price is None else pos.shares * price,
+        unrealised_gain=pos.unrealised_gain(price) if pos.shares > ledger.EPSILON else None,
+        realised_gain=pos.realised_gain,
+        dividends=pos.dividends,
+        fees=pos.fees,
+    )
+
+
+def _detail(info: PortfolioInfo, h: Holdings) -> PortfolioDetail:
+    state = h.state
+    open_ = [_position(p, h.quotes.get(t)) for t, p in sorted(state.open_positions.items())]
+    closed = [
+        _position(p, h.quotes.get(t))
+        for t, p in sorted(state.positions.items())
+        if t not in state.open_positions
+    ]
+    unpriced = [p.ticker for p in open_ if p.price is None]
+    gains = [p.unrealised_gain for p in open_ if p.unrealised_gain is not None]
+    market = None if unpriced else sum(p.market_value or 0.0 for p in open_) + state.cash
+    summary = LedgerSummary(
+        cash=state.cash,
+        deposits=state.deposits,
+        withdrawals=state.withdrawals,
+        implicit_deposits=state.implicit_deposits,
+        net_contributions=state.net_contributions,
+        fees=state.fees,
+        dividends=state.dividends,
+        realised_gain=state.realised_gain,
+        unrealised_gain=sum(gains) if gains else None,
+        market_value=market,
+        unpriced=unpriced,
+    )
+    return PortfolioDetail(
+        **_out(info).model_dump(), summary=summary, positions=open_, closed_positions=closed
+    )
+
+
+# ----------------------------------------------------------------------------- portfolios
+
+
+@router.post("", response_model=PortfolioOut, status_code=201, responses=_AUTH)
+def create_portfolio(
+    body: PortfolioCreate, user: CurrentUser, service: PortfoliosDep
+) -> PortfolioOut:
+    return _out(service.create(user.id, body.name))
+
+
+@router.get("", response_model=list[PortfolioOut], responses=_AUTH)
+def list_portfolios(user: CurrentUser, service: PortfoliosDep) -> list[PortfolioOut]:
+    """Your portfolios (only yours)."""
+    return [_out(p) for p in service.list_portfolios(user.id)]
+
+
+@router.get("/{portfolio_id}", response_model=PortfolioDetail, responses=_AUTH)
+def get_portfolio(
+    portfolio_id: PortfolioId, user: CurrentUser, service: PortfoliosDep
+) -> PortfolioDetail:
+    """The portfolio with its positions, cash and gains, all derived from its ledger."""
+    info = service.get(user.id, portfolio_id)
+    return _detail(info, service.holdings(user.id, portfolio_id))
+
+
+@router.patch("/{portfolio_id}", response_model=PortfolioOut, responses=_AUTH)
+def rename_portfolio(
+    portfolio_id: PortfolioId, body: PortfolioCreate, user: CurrentUser, service: PortfoliosDep
+) -> PortfolioOut:
+    return _out(service.rename(user.id, portfolio_id, body.name))
+
+
+@router.delete("/{portfolio_id}", status_code=204, responses=_AUTH)
+def delete_portfolio(
+    portfolio_id: PortfolioId, user: CurrentUser, service: PortfoliosDep
+) -> Response:
+    """Delete the portfolio and its transactions."""
+    service.delete(user.id, portfolio_id)
+    return Response(status_code=204)
+
+
+# ----------------------------------------------------------------------------- ledger
+
+
+@router.post(
+    "/{portfolio_id}/transactions",
+    response_model=TransactionOut,
+    status_code=201,
+    responses={**_AUTH, 422: {"description": "A ledger rule is broken; nothing was stored"}},
+)
+def add_transaction(
+    portfolio_id: PortfolioId, body: TransactionIn, user: CurrentUser, service: PortfoliosDep
+) -> TransactionOut:
+    """Add one transaction. The whole ledger is re-checked in date order: selling more than
+    held, negative quantities/prices/fees, unknown types, future dates and a split ratio of 0
+    are refused with 422, and nothing is stored."""
+    new = NewTransaction(**body.model_dump())
+    (row,) = service.add_transactions(user.id, portfolio_id, [new])
+    return TransactionOut.model_validate(row)
+
+
+@router.get("/{portfolio_id}/transactions", response_model=TransactionPageOut, responses=_AUTH)
+def list_transactions(
+    portfolio_id: PortfolioId,
+    user: CurrentUser,
+    service: PortfoliosDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    type: Annotated[str | None, Query(description="BUY, SELL, ...", max_length=10)] = None,
+    ticker: Annotated[str | None, Query(pattern=TICKER_PATTERN)] = None,
+    start: Annotated[dt.date | None, Query(description="From this date (YYYY-MM-DD)")] = None,
+    end: Annotated[dt.date | None, Query(description="Up to this date (YYYY-MM-DD)")] = None,
+) -> TransactionPageOut:
+    """Transactions in ledger order (date, then entry order), paged and filtered."""
+    page = service.list_transactions(
+        user.id, portfolio_id, TransactionFilter(type, ticker, start, end), limit, offset
+    )
+    return TransactionPageOut(
+        total=page.total,
+        limit=page.limit,
+        offset=page.offset,
+        items=[TransactionOut.model_validate(t) for t in page.items],
+    )
+
+
+@router.delete(
+    "/{portfolio_id}/transactions/{transaction_id}",
+    status_code=204,
+    responses={**_AUTH, 422: {"description": "The ledger without it would break a rule"}},
+)
+def delete_transaction(
+    portfolio_id: PortfolioId,
+    transaction_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    user: CurrentUser,
+    service: PortfoliosDep,
+) -> Response:
+    service.delete_transaction(user.id, portfolio_id, transaction_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{portfolio_id}/transactions/import",
+    response_model=ImportResult,
+    status_code=201,
+    dependencies=[RateLimit("transactions-import", "rate_limit_expensive")],
+    responses={
+        **_AUTH,
+        422: {
+            "description": "Rejected rows, each with its line number and reason; nothing "
+            "was imported"
+        },
+        429: {"description": "Too many requests; see Retry-After"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "description": "date,type,ticker,quantity,price,fees,note (header line first)",
+        }
+    },
+)
+async def import_transactions(
+    portfolio_id: PortfolioId, request: Request, user: CurrentUser, service: PortfoliosDep
+) -> ImportResult:
+    """Import a CSV of transactions (the request body, `text/csv`), all or nothing."""
+    raw = await request.body()
+    if len(raw) > MAX_CSV_BYTES:
+        raise InvalidInput(
+            f"the file is {len(raw)} bytes; at most {MAX_CSV_BYTES} are accepted",
+            {"field": "body", "rule": f"at most {MAX_CSV_BYTES} bytes"},
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            f"the file is not UTF-8 text (byte {exc.start})",
+            {"field": "body", "rule": "UTF-8 text"},
+        ) from None
+    rows = service.import_csv(user.id, portfolio_id, text)
+    return ImportResult(
+        imported=len(rows), transactions=[TransactionOut.model_validate(r) for r in rows]
+    )
+
+
+@router.get(
+    "/{portfolio_id}/transactions/export",
+    response_class=Response,
+    responses={**_AUTH, 200: {"content": {"text/csv": {}}, "description": "The ledger as CSV"}},
+)
+def export_transactions(
+    portfolio_id: PortfolioId, user: CurrentUser, service: PortfoliosDep
+) -> Response:
+    """Every transaction as CSV, in ledger order; the file imports back as it is."""
+    text = service.export_csv(user.id, portfolio_id)
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="portfolio-{portfolio_id}.csv"'},
+    )
+
+
+# ----------------------------------------------------------------------------- views
+
+
+@router.get("/{portfolio_id}/analysis", response_model=AnalysisOut, responses=_AUTH)
+def portfolio_analysis(
+    portfolio_id: PortfolioId, user: CurrentUser, service: PortfoliosDep
+) -> AnalysisOut:
+    """Per holding, per category (actual vs target, drift) and for the whole portfolio."""
+    info = service.get(user.id, portfolio_id)
+    state = ledger.replay(service.ledger_entries(user.id, portfolio_id))
+    result, quotes = service.analyze(state.shares(), state.cost_basis(), state.cash)
+    return AnalysisOut(
+        portfolio_id=info.id,
+        name=info.name,
+        prices_as_of=_prices_as_of(quotes),
+        realised_gain=state.realised_gain,
+        dividends=state.dividends,
+        analysis=result,
+    )
+
+
+@router.get(
+    "/{portfolio_id}/rebalance",
+    response_model=RebalanceOut,
+    dependencies=[_EXPENSIVE],
+    responses=_AUTH,
+)
+def portfolio_rebalance(
+    portfolio_id: PortfolioId,
+    user: CurrentUser,
+    service: PortfoliosDep,
+    cash: Annotated[float, Query(ge=0, le=1e12, description="New money to invest")] = 0.0,
+    min_trade: Annotated[float, Query(ge=0, le=1e12, description="Smallest trade amount")] = 0.0,
+) -> RebalanceOut:
+    """Whole-share trades toward the category targets, with the portfolio's cash plus `cash`."""
+    info = service.get(user.id, portfolio_id)
+    state = ledger.replay(service.ledger_entries(user.id, portfolio_id))
+    plan = service.rebalance(state.shares(), state.cash + cash, min_trade)
+    quotes = service.quotes(sorted(state.shares()))
+    return RebalanceOut(
+        portfolio_id=info.id,
+        name=info.name,
+        new_cash=cash,
+        prices_as_of=_prices_as_of(quotes),
+        plan=plan,
+    )
+
+
+@router.get(
+    "/{portfolio_id}/performance",
+    response_model=PerformanceOut,
+    dependencies=[_EXPENSIVE],
+    responses=_AUTH,
+)
+def portfolio_performance(
+    portfolio_id: PortfolioId,
+    user: CurrentUser,
+    service: PortfoliosDep,
+    start: Annotated[dt.date | None, Query(description="Default: the first transaction")] = None,
+    end: Annotated[dt.date | None, Query(description="Default: the newest stored day")] = None,
+    benchmark: Annotated[str, Query(pattern=TICKER_PATTERN)] = "SPY",
+) -> PerformanceOut:
+    """The daily value series from the ledger and stored prices, time-weighted return,
+    the benchmark's return over the same days, maximum drawdown, annualised volatility."""
+    info = service.get(user.id, portfolio_id)
+    entries = service.ledger_entries(user.id, portfolio_id)
+    if not entries:
+        raise InvalidInput(
+            f"portfolio {portfolio_id} has no transactions: there is no performance yet",
+            {"field": "portfolio_id", "rule": "needs at least one transaction"},
+        )
+    first = min(e.date for e in entries)
+    inputs = service.performance_inputs(entries, None, start or first, end, benchmark.upper())
+    report = service.performance(inputs)
+    return performance_out(
+        report, info.id, info.name, benchmark.upper(), inputs.price_basis, inputs.notes
+    )

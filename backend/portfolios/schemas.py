@@ -1,0 +1,364 @@
+"""Request and response models of the auth, category and portfolio APIs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from backend.portfolios.analysis import PortfolioAnalysis
+from backend.portfolios.performance import PerformanceReport
+from backend.portfolios.rebalance import RebalancePlan
+
+TX_TYPES = "BUY, SELL, DIVIDEND, SPLIT, DEPOSIT, WITHDRAW, FEE"
+
+# ---------------------------------------------------------------------------- auth
+
+
+class Credentials(BaseModel):
+    email: str = Field(max_length=254, examples=["ada@example.com"])
+    password: str = Field(max_length=128, examples=["correct horse battery staple"])
+
+
+class RefreshRequest(BaseModel):
+    refresh_token: str = Field(max_length=2000)
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    email: str
+    created_at: dt.datetime
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    refresh_token: str = Field(description="Single use: /auth/refresh returns a new pair")
+    token_type: str = "bearer"
+    expires_in: int = Field(description="Seconds the access token is valid")
+    refresh_expires_in: int = Field(description="Seconds the refresh token is valid")
+
+
+# ---------------------------------------------------------------------------- categories
+
+
+class ScoredTicker(BaseModel):
+    ticker: str
+    stored_ticker: str | None = Field(description="The stored name when an alias (META -> FB)")
+    score: float | None = Field(description="Momentum score 0-100; null when there is none")
+    rating: str | None
+    price: float | None = Field(description="Last close as traded (adjusted when none)")
+    price_date: dt.date | None
+    note: str | None = Field(description="Why score or price is missing")
+
+
+class CategoryOut(BaseModel):
+    name: str
+    slug: str
+    target: float
+    benchmark: str
+    is_fixed_income: bool
+    tickers: list[str]
+
+
+class CategoryList(BaseModel):
+    count: int
+    targets_sum: float
+    categories: list[CategoryOut]
+
+
+class CategoryDetail(CategoryOut):
+    scores: list[ScoredTicker] = Field(description="The tickers by score, highest first")
+
+
+class CategoryAnalysisOut(BaseModel):
+    name: str
+    slug: str
+    target: float
+    benchmark: str
+    members: int
+    scored: int
+    average_score: float | None = Field(description="Mean score of the scored members")
+    value_weighted_score: float | None = Field(
+        description="Scores weighted by the market value of the model portfolio's holdings "
+        "in this category; null when it holds none with a price and a score"
+    )
+    value_weighted_over: list[str] = Field(description="The model holdings that weighted it")
+    best: ScoredTicker | None
+    worst: ScoredTicker | None
+    benchmark_score: ScoredTicker
+    unscored: list[ScoredTicker]
+
+
+class CategoryUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    target: float | None = Field(None, description="0 to 1; all targets must sum to 1 ± 0.001")
+    benchmark: str | None = None
+    tickers: list[str] | None = Field(None, max_length=500)
+
+
+class TargetsUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    targets: dict[str, float] = Field(
+        description="Category slug or name -> target; the result must sum to 1 ± 0.001",
+        min_length=1,
+        max_length=50,
+    )
+
+
+# ---------------------------------------------------------------------------- portfolios
+
+
+class PortfolioCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+
+
+class PortfolioOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int = Field(description="Goes up with every write")
+    transactions: int
+
+
+class PositionOut(BaseModel):
+    ticker: str
+    shares: float
+    cost_basis: float
+    average_cost: float | None
+    price: float | None = Field(description="Last close as traded; null when none is stored")
+    price_date: dt.date | None
+    market_value: float | None
+    unrealised_gain: float | None = Field(description="Null without a price (never 0)")
+    realised_gain: float
+    dividends: float
+    fees: float
+
+
+class LedgerSummary(BaseModel):
+    cash: float
+    deposits: float
+    withdrawals: float
+    implicit_deposits: float = Field(
+        description="Shortfalls of BUY/FEE entries funded from outside (cash never < 0)"
+    )
+    net_contributions: float
+    fees: float
+    dividends: float
+    realised_gain: float
+    unrealised_gain: float | None = Field(description="Over the priced open positions")
+    market_value: float | None = Field(
+        description="Open positions at market plus cash; null when a position has no price"
+    )
+    unpriced: list[str]
+
+
+class PortfolioDetail(PortfolioOut):
+    summary: LedgerSummary
+    positions: list[PositionOut] = Field(description="Open positions")
+    closed_positions: list[PositionOut]
+
+
+class TransactionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    date: dt.date
+    type: str = Field(description=TX_TYPES, examples=["BUY"])
+    ticker: str | None = Field(None, max_length=32)
+    quantity: float = Field(
+        description="Shares (BUY, SELL, DIVIDEND: shares paid on), the ratio (SPLIT: 4 for "
+        "4-for-1), or the cash amount (DEPOSIT, WITHDRAW, FEE)"
+    )
+    price: float | None = Field(
+        None, description="Per share (BUY, SELL; DIVIDEND: per-share dividend); cash: 1"
+    )
+    fees: float | None = Field(None, description="Commission, withholding tax, ... (>= 0)")
+    note: str | None = Field(None, max_length=500)
+
+
+class TransactionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    date: dt.date
+    type: str
+    ticker: str | None
+    quantity: float
+    price: float | None
+    fees: float
+    note: str | None
+    created_at: dt.datetime
+
+
+class TransactionPageOut(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[TransactionOut]
+
+
+class ImportResult(BaseModel):
+    imported: int
+    transactions: list[TransactionOut]
+
+
+# ---------------------------------------------------------------------------- analysis
+
+
+class AnalyzeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    holdings: dict[str, float] = Field(
+        description="Ticker -> shares (> 0), 1 to 1,000 positions",
+        min_length=1,
+        max_length=1000,
+        examples=[{"NVDA": 7, "MSFT": 2}],
+    )
+    cash: float = Field(0.0, ge=0)
+    cost_basis: dict[str, float] | None = Field(
+        None, description="Ticker -> total cost, to value unpriced holdings and gains"
+    )
+
+
+class AnalysisOut(BaseModel):
+    portfolio_id: int | None = Field(description="Null for the model portfolio and /analyze")
+    name: str
+    prices_as_of: dt.date | None = Field(description="Newest price date used")
+    realised_gain: float | None = Field(description="From the ledger; null without one")
+    dividends: float | None
+    analysis: PortfolioAnalysis
+
+
+class RebalanceOut(BaseModel):
+    portfolio_id: int | None
+    name: str
+    new_cash: float = Field(description="The `cash` asked for: new money to invest")
+    prices_as_of: dt.date | None
+    plan: RebalancePlan
+
+
+class MissingPriceOut(BaseModel):
+    date: dt.date
+    ticker: str
+    filled_from: dt.date | None = Field(description="Close used instead; null: not valued")
+
+
+class PerformancePoint(BaseModel):
+    date: dt.date
+    value: float | None = Field(description="Holdings at the close plus cash; null: not valued")
+    holdings_value: float | None
+    cash: float
+    flow: float | None = Field(description="External money since the previous day")
+    twr_index: float | None = Field(description="Growth of 1 (time-weighted)")
+    drawdown: float | None
+    benchmark_index: float | None
+
+
+class PerformanceOut(BaseModel):
+    portfolio_id: int | None
+    name: str
+    benchmark: str
+    start: dt.date | None = Field(description="First day of the return window")
+    end: dt.date | None
+    periods: int
+    twr: float | None = Field(description="Time-weighted return over the window (fraction)")
+    benchmark_return: float | None = Field(description="Adjusted-close return, same days")
+    active_return: float | None
+    max_drawdown: float | None = Field(description="Of the TWR index (fraction <= 0)")
+    drawdown_peak: dt.date | None
+    drawdown_trough: dt.date | None
+    volatility: float | None = Field(description="Annualised stdev of daily returns")
+    gain: float | None = Field(description="End value - start value - flows in between")
+    net_flows: float
+    price_basis: dict[str, str | None] = Field(
+        description="Per ticker: close (as traded) or adj_close; null: no prices stored"
+    )
+    missing_prices: list[MissingPriceOut] = Field(description="At most 500, oldest first")
+    missing_prices_count: int
+    unvalued_days: list[dt.date]
+    benchmark_filled: list[dt.date]
+    skipped_periods: list[dt.date]
+    flow_convention: str
+    notes: list[str]
+    series: list[PerformancePoint]
+
+
+def _opt(value: Any) -> float | None:
+    if value is None:
+        return None
+    x = float(value)
+    return None if math.isnan(x) else x
+
+
+def _day(value: Any) -> dt.date | None:
+    return None if value is None else pd.Timestamp(value).date()
+
+
+def performance_out(
+    report: PerformanceReport,
+    portfolio_id: int | None,
+    name: str,
+    benchmark: str,
+    price_basis: dict[str, str | None],
+    notes: list[str],
+) -> PerformanceOut:
+    def at(series: pd.Series | None, day: pd.Timestamp) -> float | None:
+        if series is None or day not in series.index:
+            return None
+        return _opt(series.loc[day])
+
+    series = [
+        PerformancePoint(
+            date=day.date(),
+            value=at(report.values, day),
+            holdings_value=at(report.holdings_value, day),
+            cash=float(report.cash.loc[day]),
+            flow=at(report.flows, day),
+            twr_index=at(report.twr_index, day),
+            drawdown=at(report.drawdown, day),
+            benchmark_index=at(report.benchmark_index, day),
+        )
+        for day in pd.DatetimeIndex(report.values.index)
+    ]
+    return PerformanceOut(
+        portfolio_id=portfolio_id,
+        name=name,
+        benchmark=benchmark,
+        start=_day(report.start),
+        end=_day(report.end),
+        periods=report.periods,
+        twr=report.twr,
+        benchmark_return=report.benchmark_return,
+        active_return=report.active_return,
+        max_drawdown=report.max_drawdown,
+        drawdown_peak=_day(report.drawdown_peak),
+        drawdown_trough=_day(report.drawdown_trough),
+        volatility=report.volatility,
+        gain=report.gain,
+        net_flows=report.net_flows,
+        price_basis=price_basis,
+        missing_prices=[
+            MissingPriceOut(
+                date=pd.Timestamp(m.date).date(), ticker=m.ticker, filled_from=_day(m.filled_from)
+            )
+            for m in report.missing_prices[:500]
+        ],
+        missing_prices_count=len(report.missing_prices),
+        unvalued_days=[pd.Timestamp(d).date() for d in report.unvalued_days],
+        benchmark_filled=[pd.Timestamp(d).date() for d in report.benchmark_filled],
+        skipped_periods=[pd.Timestamp(d).date() for d in report.skipped_periods],
+        flow_convention=report.flow_convention,
+        notes=notes + list(report.notes),
+        series=series,
+    )
