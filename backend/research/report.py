@@ -46,6 +46,17 @@ def markdown_table(cmp: CompareResponse) -> str:
     return head + "\n".join(rows) + "\n"
 
 
+def _top_name(quantiles: int) -> str:
+    names = {
+        2: "top half",
+        3: "top tercile",
+        4: "top quartile",
+        5: "top quintile",
+        10: "top decile",
+    }
+    return names.get(quantiles, f"top of {quantiles} quantiles")
+
+
 def _nice_step(span: float) -> float:
     raw = span / 5.0
     mag = 10.0 ** math.floor(math.log10(raw))
@@ -153,7 +164,8 @@ def readme_section(cmp: CompareResponse, chart_path: str, run_on: dt.date, sourc
         f"({first.universe_size} stocks; SPY is the benchmark), "
         f"cost {cmp.cost_bps:g} bps.\n\n"
         f"{markdown_table(cmp)}\n"
-        f"![Growth of 1: each model's top quintile, the equal-weighted universe and SPY]"
+        f"![Growth of 1: each model's {_top_name(cmp.quantiles)}, the equal-weighted universe "
+        f"and {first.benchmark}]"
         f"({chart_path})\n\n"
         f"Spread and IC are per {cmp.horizon}-day forward return; growth of 1 compounds the "
         "holding periods between rebalance dates. The t-statistics rest on "
@@ -180,7 +192,7 @@ def write_report(
 ) -> None:
     chart.parent.mkdir(parents=True, exist_ok=True)
     chart.write_text(
-        svg_chart(cmp, f"Growth of 1 on {source}: each model's top {cmp.quantiles}-quantile"),
+        svg_chart(cmp, f"Growth of 1 on {source}: each model's {_top_name(cmp.quantiles)}"),
         encoding="utf-8",
     )
     rel = chart.relative_to(readme.parent).as_posix()
