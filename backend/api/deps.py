@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from backend.auth.deps import AdminUser, CurrentUser  # noqa: F401 (user / ADMIN_TOKEN deps)
+from backend.auth.deps import AdminUser as AdminUser  # noqa: F401 (re-exported)
+from backend.auth.deps import CurrentUser as CurrentUser  # noqa: F401 (re-exported)
 from backend.config import Settings
 from backend.market_data.store import PriceStore
 from backend.momentum.service import MomentumService

@@ -66,10 +66,6 @@ class RateLimits:
             if not allowed:
                 raise RateLimited(limit, scope, self._window(limiter, item, keys))
 
-    def reset(self) -> None:
-        self.slowapi.reset()
-        self._fallback.storage.reset()
-
 
 def RateLimit(scope: str, setting: str) -> Any:  # noqa: N802 (reads like a marker)
     """A route dependency: at most `settings.<setting>` requests per client in `scope`."""

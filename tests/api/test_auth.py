@@ -204,6 +204,18 @@ def test_rate_limits_can_be_switched_off(tmp_path: Path) -> None:
         assert {client.post("/api/v1/auth/login", json=body).status_code for _ in range(3)} == {401}
 
 
+def test_rate_limits_hold_in_process_when_redis_is_down(tmp_path: Path) -> None:
+    settings = portfolio_settings(
+        f"sqlite:///{tmp_path / 'down.db'}",
+        redis_url="redis://127.0.0.1:1/0",  # nothing listens there
+        rate_limit_login="2/minute",
+    )
+    with TestClient(create_app(settings)) as client:
+        body = {"email": "rl@example.com", "password": PASSWORD}
+        codes = [client.post("/api/v1/auth/login", json=body).status_code for _ in range(3)]
+        assert codes == [401, 401, 429]
+
+
 def test_bad_rate_limit_setting_is_refused() -> None:
     with pytest.raises(ValidationError, match="rate limit"):
         Settings(_env_file=None, rate_limit_login="often")  # type: ignore[call-arg]
