@@ -131,3 +131,82 @@ class CompareResponse(BaseModel):
     results: list[BacktestResponse]
     caveats: list[str]
     data_version: int
+
+
+# ------------------------------------------------------------------ scores of other models
+
+
+class ModelScore(BaseModel):
+    """A score of a model other than alphavelocity-v1 (``?model=`` on the momentum API)."""
+
+    ticker: str = Field(description="The stored ticker the score is for")
+    requested_ticker: str
+    name: str | None = None
+    model: str
+    model_version: str
+    score: float = Field(description="The model's score, rounded to 2 decimals")
+    score_min: float
+    score_max: float
+    percentile_rank: float = Field(description="0-100 among the universe on the same date")
+    universe: str
+    universe_size: int = Field(description="Securities with a score in the universe that date")
+    as_of: dt.date = Field(description="Date of the last close used")
+    current_price: float = Field(description="The close on as_of, as traded")
+    price_basis: str = Field(description="'close' (as traded) or 'adj_close'")
+    data_source: str | None
+    closes_used: int
+    closes_needed: int = Field(description="The model's minimum history")
+    signals: dict[str, float | None] = Field(
+        description="The model's inputs and cross-sectional steps on as_of (unrounded), "
+        "as its document in docs/models/ names them"
+    )
+
+
+class ModelHistoryPoint(BaseModel):
+    date: dt.date
+    score: float
+    percentile_rank: float
+
+
+class ModelHistory(BaseModel):
+    ticker: str
+    model: str
+    model_version: str
+    start: dt.date | None
+    end: dt.date | None
+    universe: str
+    data_source: str | None
+    count: int
+    first_scored_date: dt.date | None
+    points: list[ModelHistoryPoint]
+
+
+class ModelTopResponse(BaseModel):
+    model: str
+    model_version: str
+    universe: str
+    as_of: dt.date
+    universe_size: int
+    limit: int
+    results: list[ModelScore]
+
+
+class ModelBatchError(BaseModel):
+    code: str
+    message: str
+    details: dict[str, object] = Field(default_factory=dict)
+
+
+class ModelBatchEntry(BaseModel):
+    ticker: str
+    score: ModelScore | None = None
+    error: ModelBatchError | None = None
+
+
+class ModelBatchResponse(BaseModel):
+    model: str
+    model_version: str
+    count: int
+    succeeded: int
+    failed: int
+    results: list[ModelBatchEntry]

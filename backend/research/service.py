@@ -74,7 +74,7 @@ def _f(x: float | np.floating | None) -> float | None:
 
 
 @dataclass
-class _VersionState:
+class VersionState:
     """Everything computed for one data version of the store."""
 
     book: ScoreBook
@@ -112,12 +112,12 @@ def model_list() -> ModelList:
 class ResearchService:
     def __init__(self, momentum: MomentumService) -> None:
         self.momentum = momentum
-        self._state: _VersionState | None = None
+        self._state: VersionState | None = None
         self._state_lock = threading.Lock()
 
     # ------------------------------------------------------------------ state
 
-    def state(self) -> _VersionState:
+    def state(self) -> VersionState:
         book = self.momentum.book()
         state = self._state
         if state is not None and state.book is book:
@@ -128,13 +128,13 @@ class ResearchService:
                 close = np.asarray(
                     book.panel.close.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64
                 )
-                state = _VersionState(
+                state = VersionState(
                     book=book, close=close, dates=pd.DatetimeIndex(book.panel.close.index)
                 )
                 self._state = state
         return state
 
-    def signals(self, model: MomentumModel, state: _VersionState | None = None) -> Signals:
+    def signals(self, model: MomentumModel, state: VersionState | None = None) -> Signals:
         """A model's per-security signals over the whole store (once per data version)."""
         st = state or self.state()
         cached = st.signals.get(model.name)
@@ -159,7 +159,7 @@ class ResearchService:
         return cached
 
     def universe_columns(
-        self, universe: str, state: _VersionState | None = None, members_only: bool = False
+        self, universe: str, state: VersionState | None = None, members_only: bool = False
     ) -> list[int]:
         """Columns of a universe's stored members. ``members_only`` leaves out the benchmarks
         (SPY, AGG): backtests measure against them, not with them."""
@@ -175,7 +175,7 @@ class ResearchService:
         model: MomentumModel,
         universe: str = ALL,
         members_only: bool = False,
-        state: _VersionState | None = None,
+        state: VersionState | None = None,
     ) -> tuple[list[int], Signals]:
         """(columns, signals and normalised values over those columns): ``score`` is the
         model's score of every member on every date, ranked within the universe."""
@@ -216,7 +216,7 @@ class ResearchService:
         model: MomentumModel,
         universe: str,
         params: BacktestParams,
-        st: _VersionState,
+        st: VersionState,
         progress: Progress | None,
         note: str | None = None,
     ) -> BacktestResponse:
@@ -339,7 +339,7 @@ class ResearchService:
         self,
         universe: str,
         params: BacktestParams,
-        st: _VersionState,
+        st: VersionState,
         idx: np.ndarray,
         has_benchmark: bool,
         note: str | None,
@@ -396,7 +396,7 @@ class ResearchService:
         model: MomentumModel,
         universe: str,
         params: BacktestParams,
-        st: _VersionState,
+        st: VersionState,
         r: BacktestResult,
         score: FloatArray,
         idx: np.ndarray,
