@@ -219,6 +219,23 @@ FLOAT_FIELDS: Final = (
     "relative_gap",
 )
 
+# What the series stage hands to the elementwise stage, per (date, ticker) pair.
+_INDICATORS: Final = (
+    "close",
+    "r21",
+    "r63",
+    "r126",
+    "r252",
+    "sma20",
+    "sma50",
+    "sma200",
+    "sma20_lag10",
+    "roc",
+    "volume_ratio",
+    "avg_gain",
+    "avg_loss",
+)
+
 # Composite-level values exist only for scored entries (a close that day, >= MIN_CLOSES closes).
 _SCORED_ONLY: Final = (
     "overall",
@@ -436,11 +453,11 @@ def _fast_indicators(
     n_dates = c.shape[0]
     first = np.where(mask.any(axis=0), np.argmax(mask, axis=0), n_dates)
     gap_free = n_at[pair_row, pair_col] == out_rows[pair_row] - first[pair_col] + 1
-    result: dict[str, FloatArray] = {}
+    result = {name: np.full(pair_col.shape, np.nan) for name in _INDICATORS}
 
     def put(sel: IntArray, values: Mapping[str, FloatArray]) -> None:
         for name, a in values.items():
-            result.setdefault(name, np.full(pair_col.shape, np.nan))[sel] = a
+            result[name][sel] = a
 
     for q, t in enumerate(out_rows.tolist()):
         sel = np.flatnonzero((pair_row == q) & gap_free)

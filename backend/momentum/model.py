@@ -111,8 +111,8 @@ def trend_score(
         + np.where(has200, p200 * (c - s200 > margin), 0.0)
     )
     possible = np.where(has200, p20 + p50 + p200, p20 + p50)
-    out: FloatArray = 20.0 * earned / possible
-    out[~(np.isfinite(c) & np.isfinite(s20) & np.isfinite(s50))] = np.nan
+    known = np.isfinite(c) & np.isfinite(s20) & np.isfinite(s50)
+    out: FloatArray = np.where(known, 20.0 * earned / possible, np.nan)
     return out
 
 
