@@ -3,7 +3,8 @@
 # (its HEALTHCHECK on /health/ready), runs as a non-root user and answers /api/v1/momentum/AAPL.
 #
 # Usage: scripts/container_test.sh
-#   CONTAINER_ENGINE  docker or podman (default: whichever has a running engine)
+#   CONTAINER_ENGINE  docker or podman (default: the first of CONTAINER_ENGINES, "docker podman",
+#                     whose engine runs)
 #   BASE_IMAGE        the Dockerfile's base (default python:3.11-slim-bookworm); for a local base
 #                     made with debootstrap see docs/pipeline.md
 #   IMAGE             tag to build (default alphavelocity:container-test)
@@ -17,7 +18,7 @@ source "${script_dir}/_lib.sh"
 
 engine="${CONTAINER_ENGINE:-}"
 if [[ -z "$engine" ]]; then
-    for candidate in docker podman; do
+    for candidate in ${CONTAINER_ENGINES:-docker podman}; do
         if command -v "$candidate" >/dev/null 2>&1 && "$candidate" info >/dev/null 2>&1; then
             engine="$candidate"
             break
@@ -32,12 +33,19 @@ fi
 
 image="${IMAGE:-alphavelocity:container-test}"
 build_args=()
+run_args=()
 [[ -z "${BASE_IMAGE:-}" ]] || build_args+=(--build-arg "BASE_IMAGE=${BASE_IMAGE}")
+if [[ "$engine" == podman ]]; then
+    # Podman's default OCI image format drops HEALTHCHECK; and its default rlimits (a million
+    # open files, processes) may be above what a container host (or a sandbox) allows.
+    build_args+=(--format docker)
+    run_args+=(--ulimit nofile=4096:4096 --ulimit nproc=4096:4096)
+fi
 log "building ${image} with ${engine}"
 "$engine" build "${build_args[@]}" -t "$image" "$root"
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cid=$("$engine" run -d -p "127.0.0.1:${port}:8000" -e DATA_PROVIDER=none -e ENVIRONMENT=test \
+cid=$("$engine" run -d "${run_args[@]}" -p "127.0.0.1:${port}:8000" -e DATA_PROVIDER=none -e ENVIRONMENT=test \
     -e WORKERS=1 -e JWT_SECRET_KEY=container-test-only -e ADMIN_TOKEN=container-test-only "$image")
 cleanup() {
     "$engine" logs "$cid" 2>&1 | tail -n 20 >&2 || true

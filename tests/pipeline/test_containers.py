@@ -95,22 +95,34 @@ def test_dockerignore_keeps_tests_caches_and_secrets_out(tmp_path: Path) -> None
     assert not [f for f in files if f.startswith(("tests/", ".venv/", ".github/", "docs/"))]
 
 
-def compose(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+@pytest.fixture(scope="module")
+def empty_env_file(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("compose") / "empty.env"
+    path.write_text("")
+    return str(path)
+
+
+def compose(empty_env: str, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
     tool = require_tool("docker-compose", "apt-get install docker-compose")
-    done = run([tool, "-f", str(REPO / "docker-compose.yml"), *args], env=env, cwd="/")
+    # an empty --env-file: a developer's own .env beside docker-compose.yml must not count here
+    done = run(
+        [tool, "-f", str(REPO / "docker-compose.yml"), "--env-file", empty_env, *args],
+        env=env,
+        cwd="/",
+    )
     return done.returncode, done.stdout, done.stderr
 
 
-def config(env: dict[str, str]) -> dict[str, Any]:
-    code, out, err = compose("config", env=env)
+def config(empty_env: str, env: dict[str, str]) -> dict[str, Any]:
+    code, out, err = compose(empty_env, "config", env=env)
     assert code == 0, err
     data = yaml.safe_load(out)
     assert isinstance(data, dict)
     return data
 
 
-def test_compose_config_is_valid_and_wired() -> None:
-    cfg = config(COMPOSE_ENV)
+def test_compose_config_is_valid_and_wired(empty_env_file: str) -> None:
+    cfg = config(empty_env_file, COMPOSE_ENV)
     services = cfg["services"]
     postgres, redis, app = services["postgres"], services["redis"], services["app"]
     assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
@@ -145,14 +157,14 @@ def test_compose_config_is_valid_and_wired() -> None:
     assert nginx["profiles"] == ["nginx"]
     assert nginx["volumes"] == [f"{REPO}/nginx/nginx.conf:/etc/nginx/nginx.conf:ro"]
     # deploy.sh points the app at the released image through APP_IMAGE
-    released = config({**COMPOSE_ENV, "APP_IMAGE": "acme/av@sha256:abc"})
+    released = config(empty_env_file, {**COMPOSE_ENV, "APP_IMAGE": "acme/av@sha256:abc"})
     assert released["services"]["app"]["image"] == "acme/av@sha256:abc"
 
 
 @pytest.mark.parametrize("missing", sorted(COMPOSE_ENV))
-def test_compose_refuses_to_run_without_a_secret(missing: str) -> None:
+def test_compose_refuses_to_run_without_a_secret(missing: str, empty_env_file: str) -> None:
     env = {**COMPOSE_ENV, missing: ""}
-    code, _, err = compose("config", "-q", env=env)
+    code, _, err = compose(empty_env_file, "config", "-q", env=env)
     assert code != 0
     assert f"set {missing} in .env" in err
 
@@ -180,8 +192,12 @@ def test_env_example_documents_every_setting() -> None:
     assert settings | compose_vars - {"BASE_IMAGE"} <= keys
     # the service reads it: the values must be accepted by its settings
     code = (
-        "from backend.config import Settings; "
-        "s = Settings(_env_file='.env.example'); print(s.environment, s.data_provider, s.workers)"
+        "import os\n"
+        "from backend.config import Settings\n"
+        "for key in [k for k in os.environ if k.lower() in Settings.model_fields]:\n"
+        "    del os.environ[key]\n"
+        "s = Settings(_env_file='.env.example')\n"
+        "print(s.environment, s.data_provider, s.workers)\n"
     )
     done = run([str(Path(__import__("sys").executable)), "-c", code])
     assert done.returncode == 0, done.stderr
