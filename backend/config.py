@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     refresh_calendar: str = "XNYS"
     refresh_delay_minutes: int = Field(30, ge=0, le=720)
     refresh_lock_ttl_seconds: int = Field(1800, ge=10)
+    # Tickers a warmup computes (comma-separated); empty: model portfolio and benchmarks.
+    cache_warmup_tickers: str = ""
 
     # Authentication (backend/auth): the JWT signing secret, token lifetimes, Argon2 cost.
     # The service refuses to start in production with the example secret (or a short one).
@@ -96,6 +98,17 @@ class Settings(BaseSettings):
         if value and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("REDIS_URL must be a redis://, rediss:// or unix:// URL")
         return value
+
+    @field_validator("cache_warmup_tickers")
+    @classmethod
+    def _warmup_tickers(cls, value: str) -> str:
+        from backend.market_data.bars import TICKER_RULE, normalize_ticker
+
+        parts = [p for p in value.split(",") if p.strip()]
+        bad = [p for p in parts if normalize_ticker(p) is None]
+        if bad:
+            raise ValueError(f"CACHE_WARMUP_TICKERS: {bad[0]!r} is not a ticker ({TICKER_RULE})")
+        return ",".join(str(normalize_ticker(p)) for p in parts)
 
     @field_validator("rate_limit_login", "rate_limit_expensive")
     @classmethod

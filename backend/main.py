@@ -9,9 +9,10 @@ from typing import AsyncIterator
 from fastapi import FastAPI
 
 from backend import __version__
-from backend.api import status
+from backend.api import health, status
 from backend.api.v1 import api_router
 from backend.auth.setup import install_auth
+from backend.cache import build_cache
 from backend.config import Settings, get_settings
 from backend.db.engine import make_engine
 from backend.db.migrate import upgrade_to_head
@@ -21,7 +22,11 @@ from backend.market_data.providers import build_provider
 from backend.market_data.providers.base import PriceProvider
 from backend.market_data.store import PriceStore
 from backend.momentum.service import MomentumService
+from backend.observability.logging import configure_logging
+from backend.observability.metrics import Metrics
+from backend.observability.middleware import RequestObservabilityMiddleware
 from backend.portfolios.service import PortfolioService
+from backend.scheduler import build_scheduler
 
 log = logging.getLogger("backend")
 
@@ -29,10 +34,14 @@ log = logging.getLogger("backend")
 def create_app(settings: Settings | None = None, provider: PriceProvider | None = None) -> FastAPI:
     """Build the service. `provider` overrides the one the settings name (tests use this)."""
     settings = settings or get_settings()
-    logging.basicConfig(level=settings.log_level.upper())
+    configure_logging(settings.log_level, settings.json_logs)
     engine = make_engine(settings.effective_database_url)
     store = PriceStore(engine)
     momentum = MomentumService(store, settings, provider or build_provider(settings))
+    metrics = Metrics()
+    cache = build_cache(settings, store)
+    metrics.cache = cache
+    scheduler = build_scheduler(settings, store, momentum, cache, metrics)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -44,7 +53,12 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
         # Score everything once now, so the first request does not pay for it.
         if not store.is_empty():
             momentum.book()
+        await cache.start()
+        if settings.scheduler_enabled:
+            scheduler.start()
         yield
+        await scheduler.stop()
+        await cache.close()
         engine.dispose()
 
     app = FastAPI(
@@ -56,10 +70,15 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
     app.state.settings = settings
     app.state.store = store
     app.state.momentum = momentum
+    app.state.cache = cache
+    app.state.metrics = metrics
+    app.state.scheduler = scheduler
     app.state.portfolios = PortfolioService(engine, momentum)
     install_auth(app, settings, engine)
     install_error_handlers(app)
+    app.add_middleware(RequestObservabilityMiddleware, metrics=metrics)
     app.include_router(status.router)
+    app.include_router(health.router)
     app.include_router(api_router)
     return app
 

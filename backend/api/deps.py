@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 
 from backend.auth.deps import AdminUser as AdminUser  # noqa: F401 (re-exported)
 from backend.auth.deps import CurrentUser as CurrentUser  # noqa: F401 (re-exported)
+from backend.cache.service import ScoreCache
 from backend.config import Settings
 from backend.market_data.store import PriceStore
 from backend.momentum.service import MomentumService
@@ -24,14 +25,20 @@ def get_store(request: Request) -> PriceStore:
     return store
 
 
-def get_momentum(request: Request) -> MomentumService:
+async def get_momentum(request: Request) -> MomentumService:
     service: MomentumService = request.app.state.momentum
     return service
+
+
+async def get_cache(request: Request) -> ScoreCache:
+    cache: ScoreCache = request.app.state.cache
+    return cache
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 StoreDep = Annotated[PriceStore, Depends(get_store)]
 MomentumDep = Annotated[MomentumService, Depends(get_momentum)]
+CacheDep = Annotated[ScoreCache, Depends(get_cache)]
 
 
 def get_portfolios(request: Request) -> PortfolioService:

@@ -7,7 +7,7 @@ import time
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from backend import __version__
 from backend.api.deps import SettingsDep, StoreDep
@@ -27,6 +27,30 @@ class RootInfo(BaseModel):
     links: dict[str, str]
 
 
+class PoolStatus(BaseModel):
+    pool_class: str = Field(description="SQLAlchemy pool class, e.g. QueuePool")
+    size: int | None = Field(None, description="Connections the pool keeps")
+    checked_out: int | None = Field(None, description="Connections in use now")
+    checked_in: int | None = Field(None, description="Idle connections in the pool")
+    overflow: int | None = Field(None, description="Connections opened beyond size")
+
+
+def pool_status(engine: Engine) -> PoolStatus:
+    pool = engine.pool
+
+    def count(name: str) -> int | None:
+        method = getattr(pool, name, None)
+        return int(method()) if callable(method) else None
+
+    return PoolStatus(
+        pool_class=type(pool).__name__,
+        size=count("size"),
+        checked_out=count("checkedout"),
+        checked_in=count("checkedin"),
+        overflow=count("overflow"),
+    )
+
+
 class DatabaseStatus(BaseModel):
     engine: str = Field(description="sqlite or postgresql")
     reachable: bool
@@ -42,6 +66,7 @@ class DatabaseStatus(BaseModel):
     data_version: int | None = None
     last_refresh_at: dt.datetime | None = None
     last_refresh_outcome: str | None = None
+    pool: PoolStatus | None = None
 
 
 @router.get("/", response_model=RootInfo)
@@ -86,6 +111,7 @@ def database_status(store: StoreDep, response: Response) -> DatabaseStatus:
             migration_revision=None,
             migration_head=head,
             migrated=False,
+            pool=pool_status(engine),
         )
     return DatabaseStatus(
         engine=engine.dialect.name,
@@ -101,4 +127,5 @@ def database_status(store: StoreDep, response: Response) -> DatabaseStatus:
         data_version=stats.data_version,
         last_refresh_at=stats.last_refresh_at,
         last_refresh_outcome=stats.last_refresh_outcome,
+        pool=pool_status(engine),
     )

@@ -1,5 +1,9 @@
 """Redis cache (redis.asyncio: one connection pool, short timeouts, no retry storms).
 
+Single-key reads are auto-pipelined: the GETs that requests issue in the same turn of the event
+loop (and while a read is in flight) go to Redis as one MGET, so a busy worker pays one round
+trip per batch instead of one per request. Every value still comes from Redis.
+
 While Redis is unreachable the backend serves from an in-process `MemoryBackend` instead of
 failing: the first failed command marks Redis down, and for `retry_seconds` no command is sent
 to it; after that the next command tries Redis again (the pool reconnects by itself), so the
@@ -71,6 +75,11 @@ class RedisBackend:
         self.last_error: str | None = None
         self.outages = 0
         self.fallback_operations = 0
+        # Auto-pipelined GETs: (key, future) waiting for the next MGET.
+        self._pending: list[tuple[str, asyncio.Future[bytes | None]]] = []
+        self._flushing = False
+        self.batched_reads = 0
+        self.read_batches = 0
 
     # ------------------------------------------------------------ lifecycle
 
@@ -160,10 +169,50 @@ class RedisBackend:
         return f"{self.prefix}:{key}"
 
     async def get(self, key: str) -> bytes | None:
-        async def op(r: Redis) -> bytes | None:
-            return cast("bytes | None", await r.get(self._full(key)))
+        if not self._usable():
+            self.fallback_operations += 1
+            return await self.fallback.get(key)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bytes | None] = loop.create_future()
+        self._pending.append((key, future))
+        if not self._flushing:
+            self._flushing = True
+            loop.call_soon(self._flush_soon)
+        return await future
 
-        return await self._call(op, lambda: self.fallback.get(key))
+    def _flush_soon(self) -> None:
+        asyncio.get_running_loop().create_task(self._flush())
+
+    async def _flush(self) -> None:
+        """Send the pending GETs as MGETs, one batch at a time, until none is left."""
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                keys = [key for key, _ in batch]
+
+                async def op(r: Redis) -> list[bytes | None]:
+                    full = [self._full(k) for k in keys]
+                    if len(full) == 1:
+                        return [cast("bytes | None", await r.get(full[0]))]
+                    return cast("list[bytes | None]", await r.mget(full))
+
+                try:
+                    values = await self._call(op, lambda: self.fallback.get_many(keys))
+                except BaseException as exc:  # not a Redis failure: hand it to the callers
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    raise
+                self.read_batches += 1
+                self.batched_reads += len(batch)
+                for (_, future), value in zip(batch, values):
+                    if not future.done():  # a caller that went away cancelled its future
+                        future.set_result(value)
+        finally:
+            self._flushing = False
+            if self._pending:  # left behind by an error: flush them on the next turn
+                self._flushing = True
+                asyncio.get_running_loop().call_soon(self._flush_soon)
 
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         if not keys:
@@ -227,6 +276,8 @@ class RedisBackend:
             "retry_seconds": self.retry_seconds,
             "outages": self.outages,
             "fallback_operations": self.fallback_operations,
+            "pipelined_reads": self.batched_reads,
+            "pipelined_read_batches": self.read_batches,
             "last_error": self.last_error,
         }
         fallback = await self.fallback.stats()

@@ -15,9 +15,17 @@ from backend.cache.base import CacheBackend
 from backend.cache.keys import score_key
 from backend.cache.singleflight import SingleFlight
 from backend.cache.version import DataVersionGate
+from backend.errors import AppError
 from backend.momentum.schemas import BatchEntry, BatchResponse
 
 ALL_UNIVERSE = "all"
+
+
+class DatabaseUnavailable(AppError):
+    """The price store's data version could not be read: no answer can be known fresh."""
+
+    status_code = 503
+    code = "database_unavailable"
 
 
 @dataclass
@@ -39,11 +47,14 @@ class ScoreCache:
         ttl_seconds: float,
         tag: str,
         read_data_version: Callable[[], int],
+        inline_version_reads: bool = False,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         self.backend = backend
         self.ttl = float(ttl_seconds)
         self.tag = tag
-        self.versions = DataVersionGate(read_data_version)
+        self.versions = DataVersionGate(read_data_version, inline=inline_version_reads)
+        self._on_close = on_close
         self.flight: SingleFlight[bytes] = SingleFlight()
         self.hits = 0
         self.misses = 0
@@ -54,9 +65,20 @@ class ScoreCache:
 
     async def close(self) -> None:
         await self.backend.close()
+        if self._on_close is not None:
+            self._on_close()
 
     async def data_version(self) -> int:
-        return await self.versions.current()
+        """The store's data version now (DatabaseUnavailable when it cannot be read)."""
+        try:
+            return await self.versions.current()
+        except AppError:
+            raise
+        except Exception as exc:
+            raise DatabaseUnavailable(
+                f"the price store's data version cannot be read: {type(exc).__name__}: {exc}",
+                {"reason": f"{type(exc).__name__}: {exc}"},
+            ) from exc
 
     # ------------------------------------------------------------ one answer
 
@@ -66,7 +88,7 @@ class ScoreCache:
         """(JSON bytes, served from cache?). `make_key(data_version)` names the answer;
         `compute` (blocking; run in a worker thread) makes it on a miss. Errors that `compute`
         raises reach every waiter and are never cached."""
-        key = make_key(await self.versions.current())
+        key = make_key(await self.data_version())
         value = await self.backend.get(key)
         if value is not None:
             self.hits += 1
@@ -96,15 +118,15 @@ class ScoreCache:
         tickers: Sequence[str],
         as_of: dt.date | None,
         compute: Callable[[list[str]], BatchResponse],
-    ) -> tuple[list[bytes], int, int]:
-        """The JSON of one BatchEntry per ticker (universe `all`), in order, plus (hits,
-        misses). Cached scores are read with one multi-get; the missing ones are computed
-        together in one call of `compute` and stored with one pipeline."""
-        version = await self.versions.current()
+    ) -> tuple[list[tuple[bytes, bool]], int, int]:
+        """(JSON of one BatchEntry, has a score?) per ticker (universe `all`), in order, plus
+        (hits, misses). Cached scores are read with one multi-get; the missing ones are
+        computed together in one call of `compute` and stored with one pipeline."""
+        version = await self.data_version()
         keys = [self._score_key(version, t, as_of) for t in tickers]
         values = await self.backend.get_many(keys)
         missing = sorted({t for t, v in zip(tickers, values) if v is None})
-        computed: dict[str, bytes] = {}
+        computed: dict[str, tuple[bytes, bool]] = {}
         if missing:
             response = await run_in_threadpool(compute, missing)
             fresh: dict[str, bytes] = {}
@@ -113,15 +135,15 @@ class ScoreCache:
                     self.computations += 1
                     data = entry.score.model_dump_json().encode()
                     fresh[self._score_key(version, entry.ticker, as_of)] = data
-                    computed[entry.ticker] = _entry_with_score(entry.ticker, data)
+                    computed[entry.ticker] = (_entry_with_score(entry.ticker, data), True)
                 else:
-                    computed[entry.ticker] = entry.model_dump_json().encode()
+                    computed[entry.ticker] = (entry.model_dump_json().encode(), False)
             await self.backend.set_many(fresh, self.ttl)
         hits = sum(1 for v in values if v is not None)
         self.hits += hits
         self.misses += len(values) - hits
         out = [
-            _entry_with_score(t, v) if v is not None else computed[t]
+            (_entry_with_score(t, v), True) if v is not None else computed[t]
             for t, v in zip(tickers, values)
         ]
         return out, hits, len(values) - hits
@@ -131,7 +153,7 @@ class ScoreCache:
     ) -> WarmupResult:
         """Compute the latest scores (universe `all`) of `tickers` and store them, whatever the
         cache holds: what GET /momentum/{ticker} without parameters then serves."""
-        version = await self.versions.current()
+        version = await self.data_version()
         response = await run_in_threadpool(compute, list(tickers))
         result = WarmupResult(data_version=version)
         fresh: dict[str, bytes] = {}

@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from backend.api.v1 import (
     auth,
+    cache,
     categories,
     model_portfolio,
     momentum,
@@ -13,6 +14,7 @@ from backend.api.v1 import (
 
 api_router = APIRouter(prefix="/api/v1")
 api_router.include_router(momentum.router)
+api_router.include_router(cache.router)
 api_router.include_router(research.router)
 api_router.include_router(auth.router)
 api_router.include_router(categories.router)

@@ -1,13 +1,17 @@
-"""Momentum endpoints: validate, call the service, return its model."""
+"""Momentum endpoints: validate, call the service, return its model.
+
+Answers are cached (backend/cache): keyed on the ticker, parameters, model version and the
+store's data version, computed once under concurrency; `X-Cache` says hit or miss."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
-from backend.api.deps import MomentumDep
+from backend.api.deps import CacheDep, MomentumDep
+from backend.cache.keys import response_key, score_key
 from backend.market_data.bars import TICKER_PATTERN, TICKER_RULE, normalize_ticker
 from backend.momentum.schemas import (
     BatchEntry,
@@ -35,19 +39,30 @@ Universe = Annotated[
 ]
 
 
+def _json(body: bytes, cache_status: str) -> Response:
+    return Response(body, media_type="application/json", headers={"X-Cache": cache_status})
+
+
 @router.get("/top", response_model=TopResponse)
-def top_scores(
+async def top_scores(
     service: MomentumDep,
+    cache: CacheDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 10,
     universe: Universe = ALL,
     as_of: AsOf = None,
-) -> TopResponse:
+) -> Response:
     """The strongest scores of a universe on its latest scored date (or as of a date)."""
-    return service.top(limit, universe, as_of)
+    body, hit = await cache.cached(
+        lambda v: response_key("top", cache.tag, v, limit, universe, as_of),
+        lambda: service.top(limit, universe, as_of),
+    )
+    return _json(body, "hit" if hit else "miss")
 
 
 @router.post("/batch", response_model=BatchResponse)
-def batch_scores(body: BatchRequest, service: MomentumDep, as_of: AsOf = None) -> BatchResponse:
+async def batch_scores(
+    body: BatchRequest, service: MomentumDep, cache: CacheDep, as_of: AsOf = None
+) -> Response:
     """Scores for 1 to 500 tickers; a bad ticker gets its own error, never failing the batch."""
     valid: list[str] = []
     errors: dict[int, BatchEntry] = {}
@@ -64,37 +79,67 @@ def batch_scores(body: BatchRequest, service: MomentumDep, as_of: AsOf = None) -
             )
         else:
             valid.append(ticker)
-    scored = iter(service.batch(valid, as_of).results)
-    results = [errors[i] if i in errors else next(scored) for i in range(len(body.tickers))]
-    ok = sum(1 for r in results if r.score is not None)
-    return BatchResponse(
-        count=len(results), succeeded=ok, failed=len(results) - ok, results=results
+    scored, hits, misses = await cache.batch_entries(
+        valid, as_of, lambda tickers: service.batch(tickers, as_of)
     )
+    entries = iter(scored)
+    results = [
+        (errors[i].model_dump_json().encode(), False) if i in errors else next(entries)
+        for i in range(len(body.tickers))
+    ]
+    ok = sum(1 for _, has_score in results if has_score)
+    payload = b'{"count":%d,"succeeded":%d,"failed":%d,"results":[%s]}' % (
+        len(results),
+        ok,
+        len(results) - ok,
+        b",".join(entry for entry, _ in results),
+    )
+    return _json(payload, f"hits={hits} misses={misses}")
 
 
 @router.get("/{ticker}", response_model=MomentumScore)
-def momentum_score(
-    ticker: Ticker, service: MomentumDep, as_of: AsOf = None, universe: Universe = ALL
-) -> MomentumScore:
+async def momentum_score(
+    ticker: Ticker,
+    service: MomentumDep,
+    cache: CacheDep,
+    as_of: AsOf = None,
+    universe: Universe = ALL,
+) -> Response:
     """The momentum score of one ticker (latest, or as of a past date)."""
-    return service.score(ticker.upper(), as_of, universe)
+    symbol = ticker.upper()
+    body, hit = await cache.cached(
+        lambda v: score_key(cache.tag, v, symbol, as_of, universe),
+        lambda: service.score(symbol, as_of, universe),
+    )
+    return _json(body, "hit" if hit else "miss")
 
 
 @router.get("/{ticker}/breakdown", response_model=MomentumBreakdown)
-def momentum_breakdown(
-    ticker: Ticker, service: MomentumDep, as_of: AsOf = None
-) -> MomentumBreakdown:
+async def momentum_breakdown(
+    ticker: Ticker, service: MomentumDep, cache: CacheDep, as_of: AsOf = None
+) -> Response:
     """Every intermediate of the model behind a score."""
-    return service.breakdown(ticker.upper(), as_of)
+    symbol = ticker.upper()
+    body, hit = await cache.cached(
+        lambda v: response_key("breakdown", cache.tag, v, symbol, as_of),
+        lambda: service.breakdown(symbol, as_of),
+    )
+    return _json(body, "hit" if hit else "miss")
 
 
 @router.get("/{ticker}/history", response_model=MomentumHistory)
-def momentum_history(
+async def momentum_history(
     ticker: Ticker,
     service: MomentumDep,
+    cache: CacheDep,
     start: Annotated[dt.date | None, Query(description="First date (YYYY-MM-DD)")] = None,
     end: Annotated[dt.date | None, Query(description="Last date (YYYY-MM-DD)")] = None,
     universe: Universe = ALL,
-) -> MomentumHistory:
+) -> Response:
     """The daily score series of one ticker."""
-    return service.history(ticker.upper(), start, end, universe)
+    symbol = ticker.upper()
+    body, hit = await cache.cached(
+        lambda v: response_key("history", cache.tag, v, symbol, start, end, universe),
+        lambda: service.history(symbol, start, end, universe),
+    )
+    return _json(body, "hit" if hit else "miss")

@@ -173,7 +173,8 @@ def test_batch_reads_hits_computes_misses_once_and_keeps_order() -> None:
         )
         assert (hits, misses) == (1, 3)
         assert store.calls == [["MSFT", "NOPE"]]
-        parsed = [json.loads(e) for e in entries]
+        assert [ok for _, ok in entries] == [True, True, False, True]
+        parsed = [json.loads(e) for e, _ in entries]
         assert [p["ticker"] for p in parsed] == ["MSFT", "AAPL", "NOPE", "MSFT"]
         assert parsed[1] == BatchEntry(ticker="AAPL", score=score("AAPL")).model_dump(mode="json")
         assert parsed[2]["score"] is None and parsed[2]["error"]["code"] == "not_found"

@@ -1,0 +1,160 @@
+"""Cache operations: statistics, warmup, and clearing this service's keys (admin)."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from backend.api.deps import AdminUser, CacheDep, MomentumDep, SettingsDep
+from backend.cache.base import PATTERN_RE, PATTERN_RULE
+from backend.cache.warmup import default_warmup_tickers
+from backend.errors import InvalidInput
+from backend.market_data.bars import TICKER_RULE, normalize_ticker
+from backend.momentum.engine import MODEL_VERSION
+from backend.momentum.schemas import BatchError
+
+router = APIRouter(prefix="/cache", tags=["cache"])
+
+MAX_WARMUP_TICKERS = 500
+
+
+class CacheStats(BaseModel):
+    backend: str = Field(description="redis or memory")
+    reachable: bool = Field(
+        description="false while Redis is down (answers are then served "
+        "from the in-process cache or computed)"
+    )
+    key_prefix: str = Field(description="every key of this service starts with '<prefix>:'")
+    keys: int | None = Field(description="keys under the prefix (null when unreachable)")
+    hits: int = Field(description="lookups answered from the cache, by this process")
+    misses: int = Field(description="lookups that had to compute, by this process")
+    hit_ratio: float | None = Field(description="hits / (hits + misses); null before any lookup")
+    computations: int = Field(description="scores computed by this process")
+    memory_used_bytes: int | None = Field(
+        description="Redis: used_memory from INFO (the whole server); memory: bytes of cached "
+        "answers"
+    )
+    ttl_seconds: dict[str, float] = Field(description="TTLs in force")
+    data_version: int = Field(description="the price store's data version the keys carry")
+    model_version: str
+    error: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class WarmupFailure(BaseModel):
+    ticker: str
+    error: BatchError
+
+
+class WarmupResponse(BaseModel):
+    requested: int
+    warmed: list[str]
+    failed: list[WarmupFailure]
+    data_version: int
+    duration_ms: float
+
+
+class ClearResponse(BaseModel):
+    pattern: str = Field(description="the glob matched, prefix included")
+    deleted: int
+
+
+@router.get("/stats", response_model=CacheStats)
+async def cache_stats(cache: CacheDep, settings: SettingsDep) -> CacheStats:
+    """Backend, reachability, keys, hits and misses, memory used and TTLs in force."""
+    stats = await cache.stats()
+    ttl = stats.pop("ttl_seconds")
+    return CacheStats(
+        **stats,
+        ttl_seconds={
+            "entries": ttl,
+            "refresh_lock": float(settings.refresh_lock_ttl_seconds),
+        },
+        data_version=await cache.data_version(),
+        model_version=MODEL_VERSION,
+    )
+
+
+def _warmup_tickers(raw: str | None, default: str) -> list[str]:
+    source = raw if raw is not None else default
+    if raw is None and not default:
+        return default_warmup_tickers()
+    parts = [p.strip() for p in source.split(",") if p.strip()]
+    if not parts:
+        raise InvalidInput(
+            "tickers is empty: give a comma-separated list, or leave it out for the default",
+            {"field": "tickers", "rule": "at least one ticker"},
+        )
+    out: list[str] = []
+    for part in parts:
+        ticker = normalize_ticker(part)
+        if ticker is None:
+            raise InvalidInput(
+                f"ticker {part!r} is malformed: it must be {TICKER_RULE}",
+                {"field": "tickers", "value": part, "rule": TICKER_RULE},
+            )
+        if ticker not in out:
+            out.append(ticker)
+    if len(out) > MAX_WARMUP_TICKERS:
+        raise InvalidInput(
+            f"{len(out)} tickers: a warmup takes at most {MAX_WARMUP_TICKERS}",
+            {"field": "tickers", "rule": f"at most {MAX_WARMUP_TICKERS} tickers"},
+        )
+    return out
+
+
+@router.post("/warmup", response_model=WarmupResponse)
+async def cache_warmup(
+    cache: CacheDep,
+    service: MomentumDep,
+    settings: SettingsDep,
+    tickers: Annotated[
+        str | None,
+        Query(
+            description="Comma-separated tickers (at most 500); default: the model portfolio "
+            "and the benchmarks (or CACHE_WARMUP_TICKERS)"
+        ),
+    ] = None,
+) -> WarmupResponse:
+    """Compute the latest scores of these tickers and store them; per-ticker failures (no
+    prices, too little history) are listed, not raised."""
+    wanted = _warmup_tickers(tickers, settings.cache_warmup_tickers)
+    started = time.perf_counter()
+    result = await cache.warm(wanted, lambda ts: service.batch(ts))
+    return WarmupResponse(
+        requested=len(wanted),
+        warmed=result.warmed,
+        failed=[
+            WarmupFailure(ticker=f.ticker, error=f.error)
+            for f in result.failed
+            if f.error is not None
+        ],
+        data_version=result.data_version,
+        duration_ms=round((time.perf_counter() - started) * 1000, 3),
+    )
+
+
+@router.delete("/clear", response_model=ClearResponse)
+async def cache_clear(
+    cache: CacheDep,
+    _: AdminUser,
+    pattern: Annotated[
+        str,
+        Query(
+            description="Glob under this service's key prefix, e.g. 'score:*:AAPL:*' "
+            f"({PATTERN_RULE}); default '*': all of this service's keys"
+        ),
+    ] = "*",
+) -> ClearResponse:
+    """Delete this service's keys matching `pattern` (its key prefix only; never FLUSHALL).
+    Needs the admin token: `Authorization: Bearer <ADMIN_TOKEN>`."""
+    if not PATTERN_RE.fullmatch(pattern):
+        raise InvalidInput(
+            f"pattern {pattern!r} is not allowed: it must be {PATTERN_RULE}",
+            {"field": "pattern", "value": pattern, "rule": PATTERN_RULE},
+        )
+    deleted = await cache.clear(pattern)
+    return ClearResponse(pattern=f"{cache.backend.prefix}:{pattern}", deleted=deleted)

@@ -1,0 +1,1 @@
+"""Logs (JSON or text, with the request id), request ids, and Prometheus metrics."""
