@@ -71,7 +71,8 @@ def test_api_on_postgres_scores_like_sqlite(pg_url: str, empty_db_url: str, samp
             assert status["migrated"] is True and status["bars"] == len(sample_subset)
             scores.append(client.get("/api/v1/momentum/AAPL?as_of=2021-01-15").json())
     assert scores[0]["overall_momentum_score"] == scores[1]["overall_momentum_score"]
-    assert scores[0]["universe_size"] == len(TICKERS)
+    # VTRS (listed 2020-11-16) has fewer than 64 closes on 2021-01-15: not scored that day.
+    assert scores[0]["universe_size"] == len(TICKERS) - 1
 
 
 def test_startup_migrates_and_loads_the_sample(pg_url: str) -> None:
