@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+import pandas as pd
+
 from backend.errors import ProviderUnavailable
 from backend.market_data.providers.base import PriceProvider
 from backend.market_data.providers.csv_file import read_price_file
@@ -78,7 +80,17 @@ def refresh_prices(
     today: dt.date | None = None,
 ) -> RefreshSummary:
     """Pull bars since each ticker's last stored bar (re-reading that day, which a provider
-    may have revised) and upsert them; one ticker's failure does not stop the others."""
+    may have revised) and upsert them; one ticker's failure does not stop the others.
+
+    When those new bars carry a corporate action dated after the last stored bar (a split
+    other than 1, or a dividend above 0), the provider has re-based the adjusted closes of the
+    ticker's whole history, so the stored ones no longer join the new ones: the ticker's full
+    history is fetched again (start None) and upserted instead, so that `adj_close` stays one
+    consistent series (rows the provider no longer has are left as stored). If that second
+    fetch fails, nothing is written for the ticker and it counts as failed, so the next refresh
+    sees the action again. Each ticker is counted once: updated (with the bars written, i.e.
+    new or changed), unchanged or failed.
+    """
     last = store.last_bar_dates(tickers)
     wanted = list(tickers) if tickers is not None else sorted(last)
     summary = RefreshSummary()
@@ -91,6 +103,18 @@ def refresh_prices(
         start = last.get(ticker)
         try:
             result = provider.fetch([ticker], start=start, end=today)
+            if (
+                start is not None
+                and ticker not in result.failures
+                and _corporate_action_after(result.bars, start)
+            ):
+                log.info(
+                    "%s: a split or dividend after %s re-bases its adjusted closes; "
+                    "fetching its full history",
+                    ticker,
+                    start,
+                )
+                result = provider.fetch([ticker], start=None, end=today)
         except ProviderUnavailable as exc:
             unavailable = f"provider {exc.provider!r} unavailable: {exc.reason}"
             summary.failed[ticker] = unavailable
@@ -109,3 +133,14 @@ def refresh_prices(
             progress(ticker)
     store.record_refresh(summary.outcome)
     return summary
+
+
+def _corporate_action_after(bars: pd.DataFrame, after: dt.date) -> bool:
+    """Whether `bars` hold a split (coefficient other than 1) or a dividend (above 0) dated
+    strictly after `after`."""
+    if bars.empty:
+        return False
+    later = bars[bars["date"] > after]
+    split = later["split"].fillna(1.0)
+    dividend = later["dividend"].fillna(0.0)
+    return bool(((split != 1.0) | (dividend > 0.0)).any())

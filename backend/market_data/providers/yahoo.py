@@ -12,14 +12,21 @@ The frame conversion accepts both layouts yfinance has produced: the MultiIndex 
 recent `download` ((Price, Ticker) levels, even for one ticker, or (Ticker, Price) with
 `group_by="ticker"`) and the flat columns of `Ticker.history` and older `download`.
 
-Semantics worth knowing: Yahoo's Open/High/Low/Close are split-adjusted (not as traded, unlike
-the shared CSV data) and not dividend-adjusted; `Adj Close` is split- and dividend-adjusted.
-They are passed through unchanged. Yahoo spells share classes with '-' (BRK-B, not BRK.B);
-tickers are sent as given.
+Semantics worth knowing: Yahoo's Open/High/Low/Close and Volume are split-adjusted to today
+(AAPL's close on 2020-08-28, 499.23 as traded, comes back as 124.8075 and its volume times 4)
+and not dividend-adjusted; `Adj Close` is split- and dividend-adjusted. The store keeps open/
+high/low/close and volume as traded (see `backend.market_data.bars`), so `frame_to_bars` undoes
+the split adjustment with the splits in the frame itself; `Adj Close` is passed through
+unchanged. Dividends are passed through as Yahoo gives them (Yahoo normally split-adjusts those
+too; nothing downstream reads them yet). Yahoo spells share classes with '-' (BRK-B, not
+BRK.B); tickers are sent as given.
 
-Limits: `timeout` reaches the price request; the time-zone lookup yfinance makes the first time
-it sees a symbol uses yfinance's own 10 s. `yf.config` is process-wide, so other yfinance users
-in the same process see exceptions raised while one of our calls runs.
+Limits: the un-adjustment only sees the splits inside the fetched frame, while Yahoo adjusts for
+every split up to today. A fetch without `end` runs to the latest bar, so it sees them all; a
+fetch with an `end` before a later split gets bars still divided by that split's coefficient
+(volume multiplied by it). `timeout` reaches the price request; the time-zone lookup yfinance
+makes the first time it sees a symbol uses yfinance's own 10 s. `yf.config` is process-wide, so
+other yfinance users in the same process see exceptions raised while one of our calls runs.
 """
 
 from __future__ import annotations
@@ -245,8 +252,11 @@ def frame_to_bars(frame: pd.DataFrame, ticker: str) -> pd.DataFrame:
     """Canonical bars for `ticker` from a yfinance frame in either layout.
 
     Rows without any price are dropped; `Stock Splits` 0 (yfinance's "no split") becomes 1.0
-    and an empty `Dividends` cell 0.0. Raises `ProviderUnavailable` when the frame is not in a
-    layout yfinance is known to return."""
+    and an empty `Dividends` cell 0.0. Yahoo's split adjustment is undone so the bars are as
+    traded: each row's open/high/low/close are multiplied, and its volume divided (then rounded
+    to whole shares), by the product of the split coefficients dated strictly after it in the
+    frame. Only splits inside the frame are seen (see the module docstring). Raises
+    `ProviderUnavailable` when the frame is not in a layout yfinance is known to return."""
     flat = _flatten(frame, ticker)
     if flat is None:
         return empty_bars()
@@ -278,7 +288,23 @@ def frame_to_bars(frame: pd.DataFrame, ticker: str) -> pd.DataFrame:
     bars.insert(0, "date", dates)
     bars = bars[BAR_COLUMNS].astype({"date": "object", "ticker": "object"})
     bars.columns.name = None
-    return bars.sort_values("date", kind="stable").reset_index(drop=True)
+    bars = bars.sort_values("date", kind="stable").reset_index(drop=True)
+    return _unadjust_splits(bars)
+
+
+def _unadjust_splits(bars: pd.DataFrame) -> pd.DataFrame:
+    """Undo Yahoo's split adjustment of one ticker's date-sorted bars (see `frame_to_bars`)."""
+    per_date = bars.groupby("date", sort=True)["split"].prod()
+    # Product of the coefficients dated strictly after each date (1.0 after the last split).
+    after = per_date.iloc[::-1].cumprod().iloc[::-1].shift(-1, fill_value=1.0)
+    later = bars["date"].map(after).to_numpy(dtype="float64")
+    if (later == 1.0).all():
+        return bars
+    bars = bars.copy()
+    for column in ("open", "high", "low", "close"):
+        bars[column] = bars[column] * later
+    bars["volume"] = (bars["volume"] / later).round()
+    return bars
 
 
 def _flatten(frame: pd.DataFrame, ticker: str) -> pd.DataFrame | None:

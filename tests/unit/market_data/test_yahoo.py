@@ -1,13 +1,14 @@
 """YFinanceProvider: layouts, split/dividend mapping, retries and failures -- never the network.
 
-Frames come from `tests/fixtures/yfinance/` (see its README): real shared prices in the exact
-layouts yfinance 1.7.0 returns. The end-to-end tests run the real yfinance code against
-`FakeYahoo`, which stands in for Yahoo's HTTP endpoints.
+Frames come from `tests/fixtures/yfinance/` (see its README): real shared prices, split-adjusted
+the way Yahoo reports them, in the exact layouts yfinance 1.7.0 returns. The end-to-end tests run
+the real yfinance code against `FakeYahoo`, which stands in for Yahoo's HTTP endpoints.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import importlib.util
 import sys
 from pathlib import Path
@@ -33,6 +34,9 @@ pytestmark = [
 ]
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "yfinance"
+SHARED_PRICES = (
+    Path(__file__).resolve().parents[3].parent / "shared" / "data" / "sp500_daily_2016_2021.csv.gz"
+)
 
 
 def _load_fake_yahoo() -> ModuleType:
@@ -141,7 +145,92 @@ def test_fixtures_are_what_yfinance_makes_of_the_chart_documents(
     pd.testing.assert_frame_equal(live, history_frame("AAPL"), check_dtype=False, check_freq=False)
 
 
+def test_fixtures_are_split_adjusted_like_yahoo() -> None:
+    # What Yahoo reports: AAPL before its 4-for-1 split divided by 4, its volume times 4.
+    history = history_frame("AAPL")
+    days = pd.DatetimeIndex(history.index).date
+    day_before = history[days == dt.date(2020, 8, 28)].iloc[0]
+    assert day_before["Close"] == 124.8075 and day_before["Volume"] == 4 * 46907479
+    split_day = history[days == SPLIT_DAY].iloc[0]
+    assert split_day["Close"] == 129.04 and split_day["Volume"] == 223505733
+
+
 # --- frame -> canonical bars -----------------------------------------------------------------
+
+
+def _row(bars: pd.DataFrame, day: dt.date) -> dict[str, Any]:
+    (row,) = bars[bars["date"] == day].to_dict("records")
+    return {str(key): value for key, value in row.items()}
+
+
+def test_bars_are_as_traded_not_split_adjusted() -> None:
+    # The shared data's AAPL rows as traded (Yahoo's frame has these divided by 4, volume x4).
+    bars = frame_to_bars(history_frame("AAPL"), "AAPL")
+    day_before = _row(bars, dt.date(2020, 8, 28))
+    assert [day_before[c] for c in ("open", "high", "low", "close")] == [
+        504.05,
+        505.77,
+        498.31,
+        499.23,
+    ]
+    assert day_before["volume"] == 46907479
+    assert day_before["adj_close"] == 124.405824223  # Yahoo's adjusted close, untouched
+    first = _row(bars, FIRST)
+    assert (first["close"], first["volume"]) == (459.63, 41391302)
+    # From the split day on nothing changes.
+    split_day = _row(bars, SPLIT_DAY)
+    assert (split_day["close"], split_day["volume"]) == (129.04, 223505733)
+
+
+def test_bars_equal_the_shared_as_traded_prices() -> None:
+    if not SHARED_PRICES.is_file():
+        pytest.skip(
+            f"real price file not found: {SHARED_PRICES} (shared/ must sit beside the repo)"
+        )
+    with gzip.open(SHARED_PRICES, "rt") as handle:
+        shared = pd.read_csv(handle, dtype={"date": str, "ticker": str})
+    shared = shared[(shared["date"] >= str(FIRST)) & (shared["date"] <= str(LAST))]
+    for symbol in ["AAPL", "MSFT"]:
+        expected = shared[shared["ticker"] == symbol].copy()
+        expected["date"] = [dt.date.fromisoformat(d) for d in expected["date"]]
+        expected = expected.astype({"ticker": "object", "volume": "float64"})
+        expected = expected.reset_index(drop=True)
+        got = frame_to_bars(history_frame(symbol), symbol)
+        pd.testing.assert_frame_equal(got, expected[BAR_COLUMNS], obj=symbol, check_exact=True)
+
+
+def test_a_split_after_the_frame_is_not_seen() -> None:
+    # The documented limit: only splits inside the frame are undone.
+    history = history_frame("AAPL")
+    before_split = history[pd.DatetimeIndex(history.index).date < SPLIT_DAY]
+    bars = frame_to_bars(before_split, "AAPL")
+    assert bars["close"].iloc[-1] == 124.8075 and bars["volume"].iloc[-1] == 4 * 46907479
+
+
+def test_several_splits_multiply_and_volume_is_whole_shares() -> None:
+    days = pd.DatetimeIndex(
+        ["2021-01-04", "2021-01-05", "2021-01-06", "2021-01-07"], name="Date"
+    ).tz_localize("America/New_York")
+    frame = pd.DataFrame(
+        {
+            "Open": [1.0, 2.0, 3.0, 4.0],
+            "High": [1.0, 2.0, 3.0, 4.0],
+            "Low": [1.0, 2.0, 3.0, 4.0],
+            "Close": [1.0, 2.0, 3.0, 4.0],
+            "Adj Close": [0.9, 1.9, 2.9, 3.9],
+            "Volume": [600, 700, 301, 5],
+            "Dividends": [0.0, 0.0, 0.0, 0.0],
+            "Stock Splits": [0.0, 2.0, 0.0, 3.0],
+        },
+        index=days,
+    ).iloc[
+        ::-1
+    ]  # out of order: the mapping sorts by date first
+    bars = frame_to_bars(frame, "XYZ")
+    assert bars["split"].tolist() == [1.0, 2.0, 1.0, 3.0]
+    assert bars["close"].tolist() == [6.0, 6.0, 9.0, 4.0]
+    assert bars["volume"].tolist() == [100.0, 233.0, 100.0, 5.0]  # 700 / 3 rounds to 233
+    assert bars["adj_close"].tolist() == [0.9, 1.9, 2.9, 3.9]
 
 
 def test_multiindex_layout_maps_split_and_dividend() -> None:
@@ -153,6 +242,7 @@ def test_multiindex_layout_maps_split_and_dividend() -> None:
     split_row = aapl[aapl["date"] == SPLIT_DAY].iloc[0]
     assert split_row["split"] == 4.0
     assert split_row["close"] == 129.04 and split_row["adj_close"] == 128.624702503
+    assert aapl[aapl["date"] == dt.date(2020, 8, 28)]["close"].item() == 499.23  # as traded
     assert (aapl[aapl["date"] != SPLIT_DAY]["split"] == 1.0).all()  # yfinance's 0 -> 1.0
     assert (aapl["dividend"] == 0.0).all()
 
