@@ -72,8 +72,9 @@ check GET / 200 '(.name|type=="string") and (.version|type=="string") and .statu
 check GET /openapi.json 200 '.paths | type == "object" and length > 0' "OpenAPI schema"
 cp "$body" "$openapi"
 
-later 3 GET /health/live -- check GET /health/live 200 'type == "object"' "process up"
-later 3 GET /health/ready -- check GET /health/ready 200 'type == "object"' "database (and Redis) ready"
+later 3 GET /health/live -- check GET /health/live 200 '.status == "alive"' "process up"
+later 3 GET /health/ready -- check GET /health/ready 200 \
+    '.status == "ready" and .checks.database.ok == true' "database (and Redis when set) ready"
 
 check GET /database/status 200 \
     '.reachable == true and (.engine == "sqlite" or .engine == "postgresql") and .migrated == true and .bars > 0' \
@@ -118,11 +119,16 @@ check GET '/api/v1/momentum/BAD!TICKER' 422 '(.error.code | type == "string") an
 check GET "/api/v1/momentum/top?limit=0" 422 '(.error.code | type == "string")' "limit out of range: error body"
 
 later 3 GET /api/v1/cache/stats -- check GET /api/v1/cache/stats 200 \
-    '(.backend == "redis" or .backend == "memory") and (.reachable | type == "boolean")' "backend, reachable"
+    '(.backend == "redis" or .backend == "memory") and (.reachable | type == "boolean")
+    and (.hits | type == "number") and (.misses | type == "number")' "backend, reachable, hits, misses"
 later 4 GET /api/v1/categories -- check GET /api/v1/categories 200 \
-    '(if type == "array" then . else (.categories // .results // []) end) | length > 0' "categories listed"
+    '.count == 9 and (.categories | length) == 9 and (.targets_sum - 1 | fabs) <= 0.001
+    and all(.categories[]; (.name | type == "string") and (.tickers | length) > 0)' \
+    "nine categories, targets summing to 1"
 later 4 GET /api/v1/portfolio/analysis -- check GET /api/v1/portfolio/analysis 200 \
-    'type == "object" and length > 0' "model portfolio analysed"
+    '(.analysis.holdings | length) > 0 and (.analysis.categories | length) == 9
+    and (.analysis.total_value | type == "number") and (.analysis.momentum_score | type == "number")' \
+    "holdings, categories, value, momentum score"
 
 if ((${#skipped[@]})); then
     echo "all ${passed} checks passed; ${#skipped[@]} planned endpoints not served yet, so NOT checked: $(
