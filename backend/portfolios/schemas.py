@@ -286,6 +286,7 @@ class PerformanceOut(BaseModel):
     )
     missing_prices: list[MissingPriceOut] = Field(description="At most 500, oldest first")
     missing_prices_count: int
+    missing_tickers: list[str] = Field(description="Held tickers with any day without a close")
     unvalued_days: list[dt.date]
     benchmark_filled: list[dt.date]
     skipped_periods: list[dt.date]
@@ -355,6 +356,7 @@ def performance_out(
             for m in report.missing_prices[:500]
         ],
         missing_prices_count=len(report.missing_prices),
+        missing_tickers=list(report.missing_tickers),
         unvalued_days=[pd.Timestamp(d).date() for d in report.unvalued_days],
         benchmark_filled=[pd.Timestamp(d).date() for d in report.benchmark_filled],
         skipped_periods=[pd.Timestamp(d).date() for d in report.skipped_periods],

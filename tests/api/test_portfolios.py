@@ -380,6 +380,7 @@ def test_performance_of_a_user_portfolio(api: Api, client: TestClient, owner: Us
     assert body["start"] == "2020-01-02" and body["end"] == "2020-12-31"
     assert body["benchmark"] == "SPY" and body["benchmark_return"] is not None
     assert body["price_basis"] == {"AAPL": "close"}
+    assert body["missing_tickers"] == [] and body["missing_prices_count"] == 0
     points = body["series"]
     assert points[0]["date"] == "2020-01-02" and points[-1]["date"] == "2020-12-31"
     # On the first day: 10,000 deposited, nothing bought yet.
@@ -414,6 +415,22 @@ def test_performance_of_a_user_portfolio(api: Api, client: TestClient, owner: Us
     assert nobench.status_code == 200
     assert nobench.json()["benchmark_return"] is None
     assert any("QQQ" in n for n in nobench.json()["notes"])
+
+
+def test_performance_says_when_a_holding_has_no_prices(
+    api: Api, client: TestClient, owner: User
+) -> None:
+    h = owner["headers"]
+    pid = api.portfolio(h)
+    api.add(h, pid, date="2020-01-02", type="BUY", ticker="ZZZZ", quantity=1, price=10)
+    resp = client.get(f"{P}/{pid}/performance", params={"end": "2020-01-31"}, headers=h)
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["twr"] is None  # nothing can be valued: no return, rather than a made-up one
+    assert body["price_basis"] == {"ZZZZ": None}
+    assert body["unvalued_days"][0] == "2020-01-02"
+    assert all(p["value"] is None for p in body["series"])
+    assert any("ZZZZ" in n for n in body["notes"])
 
 
 # ------------------------------------------------------------------------------ model
