@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -10,7 +11,7 @@ class Category:
     name: str
     target: float
     benchmark: str
-    tickers: tuple[str, ...]
+    tickers: Sequence[str]
     fixed_income: bool = False
 
 
