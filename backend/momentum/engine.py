@@ -258,6 +258,7 @@ class ScoreFrames:
     fewer than ``MIN_CLOSES`` closes up to it. Raw indicators (returns, SMAs, RSI, ...) are given
     wherever their own history allows on the ticker's trading days. ``n_closes`` counts the closes
     up to and including each date (0 where none); ``left_out`` is a bitmask over ``LEFT_OUT``.
+    The arrays are column-major (Fortran order): one ticker's dates are contiguous.
     """
 
     dates: pd.DatetimeIndex
@@ -549,7 +550,9 @@ def score_panel(
 
     fast = rows is not None and n_out <= FAST_PATH_MAX_ROWS
     n_at = _counts_at(mask, out_rows, few=fast)
-    pair_row, pair_col = (a.astype(np.int64) for a in np.nonzero(mask[out_rows]))
+    # (date, ticker) pairs with a close, ticker-major so that reads of the compacted (column-major)
+    # arrays and writes of the column-major outputs run sequentially
+    pair_col, pair_row = (a.astype(np.int64) for a in np.nonzero(mask[out_rows].T))
     pos = n_at[pair_row, pair_col] - 1
     if fast:
         ind = _fast_indicators(c, v, s, mask, out_rows, n_at, pair_row, pair_col, pos)
@@ -574,19 +577,19 @@ def score_panel(
     bits |= np.where(np.isnan(values["volume_ratio"]), LO_VOLUME, 0)
     bits |= np.where(scored, 0, LO_HISTORY)
 
-    flat = pair_row * n_tickers + pair_col  # row-major flat index of (row, ticker)
-    block = np.full((len(FLOAT_FIELDS), n_out, n_tickers), np.nan)
+    flat = pair_col * n_out + pair_row  # column-major flat index of (row, ticker)
+    block = np.full((len(FLOAT_FIELDS), n_tickers, n_out), np.nan)
     for i, name in enumerate(FLOAT_FIELDS):
         np.put(block[i], flat, values[name])
-    left_out = np.full((n_out, n_tickers), LO_NO_CLOSE, dtype=np.int64)
+    left_out = np.full((n_tickers, n_out), LO_NO_CLOSE, dtype=np.int64)
     np.put(left_out, flat, bits)
 
     return ScoreFrames(
         dates=pd.DatetimeIndex(close.index[out_rows]),
         tickers=tickers,
         n_closes=n_at,
-        left_out=left_out,
-        **{name: block[i] for i, name in enumerate(FLOAT_FIELDS)},
+        left_out=left_out.T,
+        **{name: block[i].T for i, name in enumerate(FLOAT_FIELDS)},
     )
 
 

@@ -36,6 +36,7 @@ TIE_TOLERANCE: Final = 1e-14  # relative; ~45 ulps, above the few-ulp rounding o
 RSI_PERIOD: Final = 14
 VOLUME_WINDOW: Final = 30
 ROC_PERIOD: Final = 10
+_COLUMN_BLOCK: Final = 64  # columns per block in wilder_averages_last (fits in cache)
 SLOPE_LAG: Final = 10
 RATINGS: Final = ((80.0, "Strong Buy"), (65.0, "Buy"), (50.0, "Hold"), (35.0, "Weak Hold"))
 LOWEST_RATING: Final = "Sell"
@@ -234,27 +235,43 @@ def wilder_averages_last(
     c = _as_float(close)
     c2 = c.reshape(c.shape[0], -1) if c.ndim == 1 else c
     rows, cols = c2.shape
-    present = np.isfinite(c2)
-    first = np.where(present.any(axis=0), np.argmax(present, axis=0), rows)
-    enough = rows - first >= period + 1  # closes >= period + 1
     out_gain = np.full(cols, np.nan)
     out_loss = np.full(cols, np.nan)
-    if rows > period and enough.any():
+    if rows > period:
         a = (period - 1) / period
-        change = np.diff(c2, axis=0)  # change row r = C_{r+1} − C_r, NaN before the first close
-        last = rows - 2
+        last = rows - 2  # the last change row; change row r = C_{r+1} − C_r
         weight = a ** np.arange(last, -1, -1, dtype=np.float64) / period  # a^{last − r} / p
-        f = np.where(enough, first, 0)
-        seed_rows = f[np.newaxis, :] + np.arange(period)[:, np.newaxis]  # the first p changes
-        seed_weight = a ** (last - (f + period - 1)).astype(np.float64) / period
-        extra = seed_weight[np.newaxis, :] - weight[seed_rows]
-        picked = np.arange(cols)[np.newaxis, :]
-        for sign, out in ((1.0, out_gain), (-1.0, out_loss)):
-            x = np.fmax(sign * change, 0.0)  # NaN (no change) counts 0 here
-            total = weight @ x + (x[seed_rows, picked] * extra).sum(axis=0)
-            out[enough] = total[enough]
+        for lo in range(0, cols, _COLUMN_BLOCK):  # blocks of columns stay in cache
+            hi = min(cols, lo + _COLUMN_BLOCK)
+            gain, loss = _closed_form_block(c2[:, lo:hi], weight, a, period)
+            out_gain[lo:hi], out_loss[lo:hi] = gain, loss
     shape = c.shape[1:]
     return out_gain.reshape(shape), out_loss.reshape(shape)
+
+
+def _closed_form_block(
+    block: FloatArray, weight: FloatArray, a: float, period: int
+) -> tuple[FloatArray, FloatArray]:
+    """``wilder_averages_last`` on a block of columns (``weight[r] = a^{last − r} / p``)."""
+    rows, cols = block.shape
+    present = np.isfinite(block)
+    first = np.where(present.any(axis=0), np.argmax(present, axis=0), rows)
+    enough = rows - first >= period + 1  # at least period + 1 closes
+    gain = np.full(cols, np.nan)
+    loss = np.full(cols, np.nan)
+    if enough.any():
+        change = block[1:] - block[:-1]  # NaN before the first close
+        f = np.where(enough, first, 0)
+        seed_rows = f[np.newaxis, :] + np.arange(period)[:, np.newaxis]  # the first p changes
+        seed_weight = a ** (rows - 2 - (f + period - 1)).astype(np.float64) / period
+        extra = seed_weight[np.newaxis, :] - weight[seed_rows]
+        picked = np.arange(cols)[np.newaxis, :]
+        ups = np.fmax(change, 0.0)  # gains; fmax/fmin count NaN (no change) as 0
+        downs = np.fmin(change, 0.0)  # −losses (negation is exact)
+        g = weight @ ups + (ups[seed_rows, picked] * extra).sum(axis=0)
+        d = weight @ downs + (downs[seed_rows, picked] * extra).sum(axis=0)
+        gain[enough], loss[enough] = g[enough], -d[enough]
+    return gain, loss
 
 
 def rsi_from_averages(avg_gain: npt.ArrayLike, avg_loss: npt.ArrayLike) -> FloatArray:
