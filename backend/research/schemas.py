@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, RootModel
+
+from backend.momentum.schemas import (
+    BatchResponse,
+    MomentumBreakdown,
+    MomentumHistory,
+    MomentumScore,
+    TopResponse,
+)
 
 
 class ModelInfo(BaseModel):
@@ -210,3 +218,28 @@ class ModelBatchResponse(BaseModel):
     succeeded: int
     failed: int
     results: list[ModelBatchEntry]
+
+
+# ------------------------------------------------------------------ answers of ?model=
+# The momentum endpoints answer in alphavelocity-v1's shape by default and in the model's own
+# shape for another ?model=; these named unions document both in the OpenAPI schema.
+
+
+class ScoreAnswer(RootModel[MomentumScore | ModelScore]):
+    """MomentumScore (alphavelocity-v1) or ModelScore (another ?model=)."""
+
+
+class BreakdownAnswer(RootModel[MomentumBreakdown | ModelScore]):
+    """MomentumBreakdown (alphavelocity-v1) or ModelScore with its signals (another ?model=)."""
+
+
+class HistoryAnswer(RootModel[MomentumHistory | ModelHistory]):
+    """MomentumHistory (alphavelocity-v1) or ModelHistory (another ?model=)."""
+
+
+class TopAnswer(RootModel[TopResponse | ModelTopResponse]):
+    """TopResponse (alphavelocity-v1) or ModelTopResponse (another ?model=)."""
+
+
+class BatchAnswer(RootModel[BatchResponse | ModelBatchResponse]):
+    """BatchResponse (alphavelocity-v1) or ModelBatchResponse (another ?model=)."""

@@ -153,3 +153,69 @@ def test_too_little_history_is_a_422_saying_so(sample_app_client: TestClient) ->
         "insufficient_history",
     )
     assert err["details"]["field"] == "start"
+
+
+# ------------------------------------------------------------------ ?model= on the momentum API
+
+
+@pytest.mark.parametrize("model", ["jt-12-1", "risk-adjusted", "rs-rating"])
+def test_momentum_score_of_another_model(sample_app_client: TestClient, model: str) -> None:
+    resp = sample_app_client.get(f"/api/v1/momentum/AAPL?model={model}")
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["model"] == model and body["model_version"].startswith(model)
+    assert body["ticker"] == "AAPL" and body["as_of"] == "2021-04-21"
+    assert body["score_min"] <= body["score"] <= body["score_max"]
+    assert body["signals"] and body["closes_needed"] >= 253
+    assert "overall_momentum_score" not in body
+
+
+def test_model_scores_match_the_pure_models(sample_app_client: TestClient) -> None:
+    body = sample_app_client.get("/api/v1/momentum/MSFT?model=jt-12-1&as_of=2021-03-31").json()
+    hist = sample_app_client.get(
+        "/api/v1/momentum/MSFT/history?model=jt-12-1&start=2021-03-31&end=2021-03-31"
+    ).json()
+    assert hist["count"] == 1 and hist["points"][0]["score"] == body["score"]
+    # jt-12-1's score is the percentile of r_12_1 among the universe on that date
+    assert body["score"] == body["percentile_rank"]
+
+
+def test_default_model_answers_as_before(sample_app_client: TestClient) -> None:
+    plain = sample_app_client.get("/api/v1/momentum/AAPL").json()
+    named = sample_app_client.get("/api/v1/momentum/AAPL?model=alphavelocity-v1").json()
+    assert plain == named and plain["model_version"] == "alphavelocity-v1"
+
+
+def test_other_model_history_top_batch_and_breakdown(sample_app_client: TestClient) -> None:
+    hist = sample_app_client.get(
+        "/api/v1/momentum/TSLA/history?model=rs-rating&start=2021-01-01"
+    ).json()
+    assert hist["model"] == "rs-rating" and hist["count"] > 50
+    assert all(1 <= p["score"] <= 99 for p in hist["points"])
+    top = sample_app_client.get("/api/v1/momentum/top?model=jt-12-1&limit=5").json()
+    scores = [r["score"] for r in top["results"]]
+    assert len(scores) == 5 and scores == sorted(scores, reverse=True)
+    assert top["model"] == "jt-12-1" and top["universe_size"] > 500
+    batch = sample_app_client.post(
+        "/api/v1/momentum/batch?model=risk-adjusted",
+        json={"tickers": ["AAPL", "bad$", "MSFT"]},
+    ).json()
+    assert batch["model"] == "risk-adjusted"
+    assert (batch["count"], batch["succeeded"], batch["failed"]) == (3, 2, 1)
+    assert batch["results"][1]["error"]["details"]["field"] == "tickers.1"
+    breakdown = sample_app_client.get("/api/v1/momentum/NVDA/breakdown?model=risk-adjusted")
+    assert set(breakdown.json()["signals"]) >= {"r6", "r12", "volatility", "z"}
+
+
+def test_other_model_errors(sample_app_client: TestClient) -> None:
+    err = assert_error(
+        sample_app_client.get("/api/v1/momentum/AAPL?model=carhart"), 422, "invalid_input"
+    )
+    assert err["details"]["field"] == "model" and err["details"]["known"] == MODELS
+    err = assert_error(
+        sample_app_client.get("/api/v1/momentum/AAPL?model=jt-12-1&as_of=2019-12-31"),
+        422,
+        "insufficient_history",
+    )
+    assert err["details"]["closes_needed"] == 253
+    assert_error(sample_app_client.get("/api/v1/momentum/ZZZZ?model=jt-12-1"), 404, "not_found")

@@ -11,19 +11,19 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from backend.api.deps import CacheDep, MomentumDep
+from backend.api.v1.research import ModelParam, ModelScoresDep, serve_model, serve_model_batch
 from backend.cache.keys import response_key, score_key
 from backend.market_data.bars import TICKER_PATTERN, TICKER_RULE, normalize_ticker
-from backend.momentum.schemas import (
-    BatchEntry,
-    BatchError,
-    BatchRequest,
-    BatchResponse,
-    MomentumBreakdown,
-    MomentumHistory,
-    MomentumScore,
-    TopResponse,
-)
+from backend.momentum.schemas import BatchEntry, BatchError, BatchRequest
 from backend.momentum.universes import ALL
+from backend.research.models import DEFAULT_MODEL
+from backend.research.schemas import (
+    BatchAnswer,
+    BreakdownAnswer,
+    HistoryAnswer,
+    ScoreAnswer,
+    TopAnswer,
+)
 
 router = APIRouter(prefix="/momentum", tags=["momentum"])
 
@@ -43,15 +43,25 @@ def _json(body: bytes, cache_status: str) -> Response:
     return Response(body, media_type="application/json", headers={"X-Cache": cache_status})
 
 
-@router.get("/top", response_model=TopResponse)
+@router.get("/top", response_model=TopAnswer)
 async def top_scores(
     service: MomentumDep,
     cache: CacheDep,
+    scores: ModelScoresDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 10,
     universe: Universe = ALL,
     as_of: AsOf = None,
+    model: ModelParam = DEFAULT_MODEL,
 ) -> Response:
     """The strongest scores of a universe on its latest scored date (or as of a date)."""
+    if model != DEFAULT_MODEL:
+        return await serve_model(
+            cache,
+            "top",
+            model,
+            (limit, universe, as_of),
+            lambda: scores.top(model, limit, universe, as_of),
+        )
     body, hit = await cache.cached(
         lambda v: response_key("top", cache.tag, v, limit, universe, as_of),
         lambda: service.top(limit, universe, as_of),
@@ -59,9 +69,14 @@ async def top_scores(
     return _json(body, "hit" if hit else "miss")
 
 
-@router.post("/batch", response_model=BatchResponse)
+@router.post("/batch", response_model=BatchAnswer)
 async def batch_scores(
-    body: BatchRequest, service: MomentumDep, cache: CacheDep, as_of: AsOf = None
+    body: BatchRequest,
+    service: MomentumDep,
+    cache: CacheDep,
+    scores: ModelScoresDep,
+    as_of: AsOf = None,
+    model: ModelParam = DEFAULT_MODEL,
 ) -> Response:
     """Scores for 1 to 500 tickers; a bad ticker gets its own error, never failing the batch."""
     valid: list[str] = []
@@ -79,6 +94,11 @@ async def batch_scores(
             )
         else:
             valid.append(ticker)
+    if model != DEFAULT_MODEL:
+        malformed = {
+            i: (e.ticker, e.error.message, e.error.details) for i, e in errors.items() if e.error
+        }
+        return await serve_model_batch(scores, model, len(body.tickers), valid, malformed, as_of)
     scored, hits, misses = await cache.batch_entries(
         valid, as_of, lambda tickers: service.batch(tickers, as_of)
     )
@@ -97,16 +117,26 @@ async def batch_scores(
     return _json(payload, f"hits={hits} misses={misses}")
 
 
-@router.get("/{ticker}", response_model=MomentumScore)
+@router.get("/{ticker}", response_model=ScoreAnswer)
 async def momentum_score(
     ticker: Ticker,
     service: MomentumDep,
     cache: CacheDep,
+    scores: ModelScoresDep,
     as_of: AsOf = None,
     universe: Universe = ALL,
+    model: ModelParam = DEFAULT_MODEL,
 ) -> Response:
     """The momentum score of one ticker (latest, or as of a past date)."""
     symbol = ticker.upper()
+    if model != DEFAULT_MODEL:
+        return await serve_model(
+            cache,
+            "score",
+            model,
+            (symbol, as_of, universe),
+            lambda: scores.score(model, symbol, as_of, universe),
+        )
     body, hit = await cache.cached(
         lambda v: score_key(cache.tag, v, symbol, as_of, universe),
         lambda: service.score(symbol, as_of, universe),
@@ -114,12 +144,26 @@ async def momentum_score(
     return _json(body, "hit" if hit else "miss")
 
 
-@router.get("/{ticker}/breakdown", response_model=MomentumBreakdown)
+@router.get("/{ticker}/breakdown", response_model=BreakdownAnswer)
 async def momentum_breakdown(
-    ticker: Ticker, service: MomentumDep, cache: CacheDep, as_of: AsOf = None
+    ticker: Ticker,
+    service: MomentumDep,
+    cache: CacheDep,
+    scores: ModelScoresDep,
+    as_of: AsOf = None,
+    model: ModelParam = DEFAULT_MODEL,
 ) -> Response:
-    """Every intermediate of the model behind a score."""
+    """Every intermediate of the model behind a score (another model: its score with its
+    signals, ranked in universe `all`)."""
     symbol = ticker.upper()
+    if model != DEFAULT_MODEL:
+        return await serve_model(
+            cache,
+            "score",
+            model,
+            (symbol, as_of, ALL),
+            lambda: scores.score(model, symbol, as_of, ALL),
+        )
     body, hit = await cache.cached(
         lambda v: response_key("breakdown", cache.tag, v, symbol, as_of),
         lambda: service.breakdown(symbol, as_of),
@@ -127,17 +171,27 @@ async def momentum_breakdown(
     return _json(body, "hit" if hit else "miss")
 
 
-@router.get("/{ticker}/history", response_model=MomentumHistory)
+@router.get("/{ticker}/history", response_model=HistoryAnswer)
 async def momentum_history(
     ticker: Ticker,
     service: MomentumDep,
     cache: CacheDep,
+    scores: ModelScoresDep,
     start: Annotated[dt.date | None, Query(description="First date (YYYY-MM-DD)")] = None,
     end: Annotated[dt.date | None, Query(description="Last date (YYYY-MM-DD)")] = None,
     universe: Universe = ALL,
+    model: ModelParam = DEFAULT_MODEL,
 ) -> Response:
     """The daily score series of one ticker."""
     symbol = ticker.upper()
+    if model != DEFAULT_MODEL:
+        return await serve_model(
+            cache,
+            "history",
+            model,
+            (symbol, start, end, universe),
+            lambda: scores.history(model, symbol, start, end, universe),
+        )
     body, hit = await cache.cached(
         lambda v: response_key("history", cache.tag, v, symbol, start, end, universe),
         lambda: service.history(symbol, start, end, universe),
