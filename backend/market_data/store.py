@@ -198,6 +198,54 @@ class PriceStore:
             last_refresh_outcome=state.last_refresh_outcome if state else None,
         )
 
+    def bars(
+        self, ticker: str, start: dt.date | None = None, end: dt.date | None = None
+    ) -> list[dict[str, Any]]:
+        """The stored bars of one (stored) ticker between start and end inclusive, oldest
+        first, as plain dicts with every bar field."""
+        stmt = select(DailyBar).where(DailyBar.ticker == ticker).order_by(DailyBar.date)
+        if start is not None:
+            stmt = stmt.where(DailyBar.date >= start)
+        if end is not None:
+            stmt = stmt.where(DailyBar.date <= end)
+        with Session(self.engine) as s:
+            return [
+                {"date": b.date, **{f: getattr(b, f) for f in _BAR_FIELDS}} for b in s.scalars(stmt)
+            ]
+
+    def securities(self, tickers: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """Securities (all, or those named) with their metadata, first and last bar date and
+        number of bars, by ticker."""
+        names = None if tickers is None else list(tickers)
+        counts_stmt = select(
+            DailyBar.ticker.label("ticker"),
+            func.count().label("bars"),
+            func.min(DailyBar.date).label("first_date"),
+            func.max(DailyBar.date).label("last_date"),
+        ).group_by(DailyBar.ticker)
+        if names is not None:
+            counts_stmt = counts_stmt.where(DailyBar.ticker.in_(names))
+        counts = counts_stmt.subquery()
+        stmt = (
+            select(
+                Security.ticker,
+                Security.name,
+                Security.sector,
+                Security.category,
+                Security.is_fixed_income,
+                Security.data_source,
+                counts.c.bars,
+                counts.c.first_date,
+                counts.c.last_date,
+            )
+            .outerjoin(counts, counts.c.ticker == Security.ticker)
+            .order_by(Security.ticker)
+        )
+        if names is not None:
+            stmt = stmt.where(Security.ticker.in_(names))
+        with Session(self.engine) as s:
+            return [{**row._asdict(), "bars": int(row.bars or 0)} for row in s.execute(stmt).all()]
+
     def load_panel(self) -> PricePanel:
         """All bars as dates x tickers frames. Days a ticker has no bar stay NaN."""
         with self.engine.connect() as conn:

@@ -9,6 +9,7 @@ from backend.api.v1 import (
     model_portfolio,
     momentum,
     portfolios,
+    prices,
     research,
 )
 
@@ -20,3 +21,4 @@ api_router.include_router(auth.router)
 api_router.include_router(categories.router)
 api_router.include_router(portfolios.router)
 api_router.include_router(model_portfolio.router)
+api_router.include_router(prices.router)
