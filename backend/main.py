@@ -27,6 +27,7 @@ from backend.observability.metrics import Metrics
 from backend.observability.middleware import RequestObservabilityMiddleware
 from backend.portfolios.service import PortfolioService
 from backend.scheduler import build_scheduler
+from backend.web.router import install_web
 
 log = logging.getLogger("backend")
 
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
     app.include_router(status.router)
     app.include_router(health.router)
     app.include_router(api_router)
+    install_web(app)
     return app
 
 

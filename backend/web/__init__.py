@@ -1,0 +1,1 @@
+"""The dashboard at /app: static pages that call the public JSON API."""

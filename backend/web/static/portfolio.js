@@ -1,0 +1,364 @@
+// The model portfolio and the logged-in user's portfolios: holdings, allocation against the
+// category targets, the rebalance plan and the value series against a benchmark.
+import { api, auth, login, logout, register, qs, ApiError } from "./api.js";
+import { barChart, lineChart } from "./charts.js";
+import {
+  el, clear, load, errorBox, spinner, num, int, money, pct, ratingBadge, cards, field, option,
+  sortableTable, tickerLink, text, signedClass, isNum, dateTime,
+} from "./ui.js";
+
+const BENCHMARKS = ["SPY", "QQQ", "MTUM", "AIQ"];
+
+function holdingsTable(holdings, withCost) {
+  const columns = [
+    { key: "ticker", label: "Ticker", render: (h) => tickerLink(h.ticker) },
+    { key: "category", label: "Category" },
+    { key: "shares", label: "Shares", numeric: true, render: (h) => num(h.shares, h.shares % 1 ? 4 : 0) },
+    { key: "price", label: "Price", numeric: true, render: (h) => money(h.price) },
+    { key: "value", label: "Value", numeric: true, render: (h) => money(h.value) },
+    { key: "weight", label: "Weight", numeric: true, render: (h) => pct(h.weight) },
+    { key: "score", label: "Score", numeric: true, render: (h) => num(h.score) },
+    { key: "rating", label: "Rating", value: (h) => h.score, render: (h) => ratingBadge(h.rating) },
+  ];
+  if (withCost) {
+    columns.push(
+      { key: "cost_basis", label: "Cost basis", numeric: true, render: (h) => money(h.cost_basis) },
+      { key: "unrealised_gain", label: "Unrealised", numeric: true,
+        render: (h) => el("span", { class: signedClass(h.unrealised_gain) || null }, money(h.unrealised_gain)) },
+    );
+  }
+  columns.push({ key: "reasons", label: "Notes", sortable: false, className: "wrap",
+    render: (h) => text((h.reasons || []).join("; ") || (h.valuation !== "market" ? h.valuation : "")) });
+  return sortableTable(columns, {
+    id: "holdings-table", caption: "Holdings, by value. Select a column header to sort.",
+    rows: holdings, sort: { key: "value", dir: "desc" }, empty: "No holdings.",
+  });
+}
+
+function notes(list, title = "Notes") {
+  const items = (list || []).filter(Boolean);
+  if (!items.length) return null;
+  return el("div.note-box", el("strong", `${title}: `), items.length === 1 ? items[0] : el("ul", items.map((n) => el("li", n))));
+}
+
+function drawAnalysis(summaryBox, holdingsBox, allocationBox, a, withCost) {
+  const an = a.analysis;
+  clear(summaryBox, cards([
+    ["Total value", money(an.total_value), a.prices_as_of ? `prices of ${a.prices_as_of}` : null],
+    ["Invested", money(an.invested_value), `${an.holdings.length} holdings`],
+    ["Cash", money(an.cash), isNum(an.cash_weight) ? `${pct(an.cash_weight)} of the total` : null],
+    ["Momentum score", num(an.momentum_score), isNum(an.score_coverage) ? `value-weighted, over ${pct(an.score_coverage, 0)} of the value` : "value-weighted"],
+    withCost && isNum(an.unrealised_gain)
+      ? ["Unrealised gain", money(an.unrealised_gain), pct(an.unrealised_gain_pct, 1, true), signedClass(an.unrealised_gain)] : null,
+    isNum(a.realised_gain) ? ["Realised gain", money(a.realised_gain), isNum(a.dividends) ? `dividends ${money(a.dividends)}` : null] : null,
+  ]), notes([
+    an.unpriced.length ? `no stored price (not valued): ${an.unpriced.join(", ")}` : null,
+    an.unvalued.length && an.unvalued.join() !== an.unpriced.join() ? `not valued: ${an.unvalued.join(", ")}` : null,
+    an.uncategorised.length ? `in no category: ${an.uncategorised.join(", ")}` : null,
+    ...(an.notes || []),
+  ]));
+  clear(holdingsBox, el("h2#holdings-h", "Holdings"), holdingsTable(an.holdings, withCost));
+  const rows = an.categories.map((c) => ({ label: c.name, values: [c.weight, c.target] }));
+  if (an.cash_target > 1e-9 || an.cash > 0.005) rows.push({ label: "Cash", values: [an.cash_weight, an.cash_target] });
+  const driftTable = sortableTable([
+    { key: "name", label: "Category" },
+    { key: "target", label: "Target", numeric: true, render: (c) => pct(c.target) },
+    { key: "weight", label: "Actual", numeric: true, render: (c) => pct(c.weight) },
+    { key: "drift", label: "Drift", numeric: true, render: (c) => el("span", { class: signedClass(c.drift) || null }, pct(c.drift, 1, true)) },
+    { key: "value", label: "Value", numeric: true, render: (c) => money(c.value) },
+    { key: "tickers", label: "Held", sortable: false, className: "wrap", render: (c) => text(c.tickers.join(", ")) },
+  ], { id: "allocation-table", caption: "Allocation by category against its target", rows: an.categories, sort: { key: "target", dir: "desc" } });
+  clear(allocationBox, el("h2#allocation-h", "Allocation against target"),
+    el("p.meta", "Share of the portfolio's value in each category, beside the category's target."),
+    el("div.grid-2",
+      el("div#allocation-chart", barChart({
+        label: "Allocation by category: actual weight against target weight",
+        rows,
+        series: [{ name: "Actual", color: 0 }, { name: "Target", color: 5 }],
+        format: (v) => pct(v),
+      })),
+      el("div", el("h3", "Drift by category"), driftTable)));
+}
+
+function drawRebalance(box, path, authed) {
+  const cash = el("input", { type: "number", min: "0", step: "100", value: "0", name: "cash" });
+  const minTrade = el("input", { type: "number", min: "0", step: "10", value: "0", name: "min_trade" });
+  const out = el("div#rebalance-result");
+  const run = () => load(out, api(`${path}${qs({ cash: cash.value || 0, min_trade: minTrade.value || 0 })}`, { authed }), (r) => {
+    const p = r.plan;
+    out.append(cards([
+      ["Total value", money(p.total_value)],
+      ["Buys", money(p.bought), `${p.trades.filter((t) => t.side === "buy").length} trades`],
+      ["Sells", money(p.sold), `${p.trades.filter((t) => t.side === "sell").length} trades`],
+      ["Cash after", money(p.cash_after), `before ${money(p.cash_before)}`],
+    ]));
+    out.append(el("h3", "Trades"), sortableTable([
+      { key: "side", label: "Side", render: (t) => el(`span.badge.side-${t.side}`, t.side.toUpperCase()) },
+      { key: "ticker", label: "Ticker", render: (t) => tickerLink(t.ticker) },
+      { key: "shares", label: "Shares", numeric: true, render: (t) => int(t.shares) },
+      { key: "price", label: "Price", numeric: true, render: (t) => money(t.price) },
+      { key: "amount", label: "Amount", numeric: true, render: (t) => money(t.amount) },
+      { key: "category", label: "Category" },
+      { key: "score", label: "Score", numeric: true, render: (t) => num(t.score) },
+    ], { id: "trades-table", caption: "Whole-share trades toward the targets", rows: p.trades, sort: { key: "amount", dir: "desc" }, empty: "No trade needed: every category is within tolerance." }));
+    out.append(el("h3", "Categories before and after"), sortableTable([
+      { key: "name", label: "Category" },
+      { key: "target", label: "Target", numeric: true, render: (c) => pct(c.target) },
+      { key: "weight_before", label: "Before", numeric: true, render: (c) => pct(c.weight_before) },
+      { key: "weight_after", label: "After", numeric: true, render: (c) => pct(c.weight_after) },
+      { key: "status", label: "Status", className: "wrap" },
+    ], { id: "rebalance-categories", caption: "Weights before and after the plan", rows: p.categories, sort: { key: "target", dir: "desc" } }));
+    if (p.skipped.length) {
+      out.append(el("details", el("summary", `${p.skipped.length} securities not traded`),
+        el("ul", p.skipped.map((s) => el("li", `${s.ticker} (${s.category}): ${s.reason}`)))));
+    }
+    const n = notes(p.notes);
+    if (n) out.append(n);
+  }, "Planning trades…");
+  clear(box, el("h2#rebalance-h", "Rebalance plan"),
+    el("form.controls", { onsubmit: (e) => { e.preventDefault(); run(); } },
+      field("New cash to invest ($)", cash, "rebalance-cash"),
+      field("Smallest trade ($)", minTrade, "rebalance-min"),
+      el("button.primary", { type: "submit" }, "Plan trades")),
+    out);
+  run();
+}
+
+function drawPerformance(box, path, authed) {
+  const start = el("input", { type: "date", name: "start" });
+  const end = el("input", { type: "date", name: "end" });
+  const bench = el("select", { name: "benchmark" }, BENCHMARKS.map((b) => option(b, b)));
+  const out = el("div#performance-result");
+  const run = () => load(out, api(`${path}${qs({ start: start.value, end: end.value, benchmark: bench.value })}`, { authed }), (p) => {
+    if (!start.value && p.start) start.value = p.start;
+    out.append(cards([
+      ["Return (time-weighted)", pct(p.twr, 1, true), `${p.start} to ${p.end}`, signedClass(p.twr)],
+      [`${p.benchmark} return`, pct(p.benchmark_return, 1, true), "same days", signedClass(p.benchmark_return)],
+      ["Against the benchmark", pct(p.active_return, 1, true), "active return", signedClass(p.active_return)],
+      ["Max drawdown", pct(p.max_drawdown, 1), p.drawdown_peak ? `${p.drawdown_peak} → ${p.drawdown_trough}` : null],
+      ["Volatility", pct(p.volatility, 1), "annualised"],
+      ["Gain", money(p.gain), isNum(p.net_flows) && p.net_flows ? `net flows ${money(p.net_flows)}` : null, signedClass(p.gain)],
+    ]));
+    out.append(el("div#performance-chart", lineChart({
+      label: `Growth of $100: ${p.name} against ${p.benchmark}`,
+      series: [
+        { name: `${p.name} (time-weighted)`, points: p.series.map((s) => [s.date, isNum(s.twr_index) ? s.twr_index * 100 : null]), thick: true },
+        { name: p.benchmark, points: p.series.map((s) => [s.date, isNum(s.benchmark_index) ? s.benchmark_index * 100 : null]), color: 1 },
+      ],
+      yFormat: (v) => v.toFixed(0),
+      guides: [{ y: 100, label: "start" }],
+    })));
+    const valued = p.series.filter((s) => isNum(s.value));
+    if (valued.length) {
+      const first = valued[0];
+      const last = valued[valued.length - 1];
+      out.append(el("p.meta", `Value: ${money(first.value)} on ${first.date}, ${money(last.value)} on ${last.date} (${p.periods} daily periods). Each line is the growth of $100 from the first day.`));
+    }
+    const n = notes([...(p.notes || []), p.missing_prices_count ? `${p.missing_prices_count} missing prices were filled from an earlier day` : null]);
+    if (n) out.append(n);
+  }, "Loading the performance…");
+  clear(box, el("h2#performance-h", "Value against a benchmark"),
+    el("form.controls", { onsubmit: (e) => { e.preventDefault(); run(); } },
+      field("From", start, "perf-start"), field("To", end, "perf-end"), field("Benchmark", bench, "perf-benchmark"),
+      el("button.primary", { type: "submit" }, "Show")),
+    out);
+  run();
+}
+
+/** The four portfolio panels, each loading on its own. */
+function portfolioPanels(main, base, { authed, withCost }) {
+  const summary = el("section#portfolio-summary", { "aria-label": "Summary" });
+  const holdings = el("section.panel#holdings-panel", { "aria-labelledby": "holdings-h" });
+  const allocation = el("section.panel#allocation-panel", { "aria-labelledby": "allocation-h" });
+  const rebalance = el("section.panel#rebalance-panel", { "aria-labelledby": "rebalance-h" });
+  const performance = el("section.panel#performance-panel", { "aria-labelledby": "performance-h" });
+  main.append(summary, holdings, allocation, rebalance, performance);
+  clear(summary, spinner("Loading the analysis…"));
+  clear(holdings, spinner("Loading the holdings…"));
+  clear(allocation, spinner("Loading the allocation…"));
+  api(`${base}/analysis`, { authed }).then(
+    (a) => drawAnalysis(summary, holdings, allocation, a, withCost),
+    (e) => {
+      clear(summary);
+      clear(holdings, el("h2#holdings-h", "Holdings"), errorBox(e));
+      clear(allocation, el("h2#allocation-h", "Allocation against target"), errorBox(e));
+    },
+  );
+  drawRebalance(rebalance, `${base}/rebalance`, authed);
+  drawPerformance(performance, `${base}/performance`, authed);
+}
+
+export async function modelPortfolioView(main, params, query, ctx) {
+  ctx.title("Model portfolio");
+  main.append(el("div.page-head", el("div", el("h1", "Model portfolio"),
+    el("p.meta", "The built-in “AI supply chain” allocation: nine categories, each with a target share of the portfolio. Scores and prices are the latest stored."))));
+  portfolioPanels(main, "/api/v1/portfolio", { authed: false, withCost: false });
+}
+
+// ------------------------------------------------------------------------------ user portfolios
+
+function loginForm(main, ctx, intro) {
+  const email = el("input", { type: "email", name: "email", autocomplete: "username", required: true });
+  const password = el("input", { type: "password", name: "password", autocomplete: "current-password", required: true, minlength: "8" });
+  const status = el("div#login-status", { "aria-live": "polite" });
+  const submit = el("button.primary#login-button", { type: "submit" }, "Log in");
+  const create = el("button#register-button", { type: "button" }, "Create account");
+  const busy = (on) => { submit.disabled = on; create.disabled = on; };
+  const attempt = async (withRegister) => {
+    if (!email.value || !password.value) {
+      clear(status, errorBox(new Error("Enter your email and password."), "Missing details"));
+      return;
+    }
+    busy(true);
+    clear(status, spinner(withRegister ? "Creating the account…" : "Logging in…"));
+    try {
+      if (withRegister) await register(email.value, password.value);
+      await login(email.value, password.value);
+      ctx.rerender();
+    } catch (e) {
+      clear(status, errorBox(e, withRegister ? "Could not create the account" : "Could not log in"));
+    } finally {
+      busy(false);
+    }
+  };
+  const form = el("form.panel#login-form", { onsubmit: (e) => { e.preventDefault(); attempt(false); }, "aria-labelledby": "login-h" },
+    el("h2#login-h", "Log in"),
+    el("p.meta", intro),
+    el("div.form-grid", field("Email", email, "login-email"), field("Password", password, "login-password")),
+    el("div.controls", submit, create),
+    status);
+  create.addEventListener("click", () => attempt(true));
+  main.append(form);
+}
+
+async function accountBar(main, ctx) {
+  const who = el("span.meta#whoami", "Signed in");
+  const out = el("button#logout-button", { type: "button", onclick: async () => { await logout(); ctx.navigate("/app/portfolios"); } }, "Log out");
+  main.append(el("div.controls", who, out));
+  try {
+    const me = await api("/api/v1/auth/me", { authed: true });
+    who.textContent = `Signed in as ${me.email}`;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) { auth.clear(); ctx.rerender(); }
+  }
+}
+
+export async function myPortfoliosView(main, params, query, ctx) {
+  ctx.title("My portfolios");
+  main.append(el("div.page-head", el("div", el("h1", "My portfolios"))));
+  if (!auth.loggedIn) {
+    loginForm(main, ctx, "Log in to see your portfolios, their allocation and performance. New here? Fill in an email and a password and create an account.");
+    return;
+  }
+  await accountBar(main, ctx);
+  const list = el("section.panel#portfolio-list", { "aria-labelledby": "list-h" });
+  main.append(list);
+  const name = el("input", { name: "name", required: true, maxlength: "100", placeholder: "e.g. Retirement" });
+  const createStatus = el("div", { "aria-live": "polite" });
+  main.append(el("form.panel#create-portfolio", {
+    "aria-labelledby": "create-h",
+    onsubmit: async (e) => {
+      e.preventDefault();
+      try {
+        const p = await api("/api/v1/portfolios", { method: "POST", body: { name: name.value }, authed: true });
+        ctx.navigate(`/app/portfolios/${p.id}`);
+      } catch (err) { clear(createStatus, errorBox(err)); }
+    },
+  }, el("h2#create-h", "New portfolio"), el("div.controls", field("Name", name, "new-portfolio-name"), el("button.primary", { type: "submit" }, "Create")), createStatus));
+  await load(list, api("/api/v1/portfolios", { authed: true }), (items) => {
+    list.append(el("h2#list-h", "Your portfolios"));
+    if (!items.length) {
+      list.append(el("p.empty", "You have no portfolio yet: create one below, then add its transactions."));
+      return;
+    }
+    list.append(sortableTable([
+      { key: "name", label: "Portfolio", render: (p) => el("a", { href: `/app/portfolios/${p.id}`, "data-nav": true, class: "portfolio-link" }, p.name) },
+      { key: "transactions", label: "Transactions", numeric: true },
+      { key: "updated_at", label: "Last change", render: (p) => dateTime(p.updated_at) },
+    ], { id: "portfolios-table", caption: "Your portfolios", rows: items, sort: { key: "name", dir: "asc" } }));
+  }, "Loading your portfolios…");
+}
+
+function positionsPanel(box, d) {
+  const s = d.summary;
+  clear(box, el("h2#positions-h", "Positions and cash"),
+    cards([
+      ["Market value", money(s.market_value), s.unpriced.length ? `unpriced: ${s.unpriced.join(", ")}` : "positions and cash"],
+      ["Cash", money(s.cash)],
+      ["Net contributions", money(s.net_contributions), `deposits ${money(s.deposits)}`],
+      ["Unrealised gain", money(s.unrealised_gain), null, signedClass(s.unrealised_gain)],
+      ["Realised gain", money(s.realised_gain), `dividends ${money(s.dividends)} · fees ${money(s.fees)}`, signedClass(s.realised_gain)],
+    ]),
+    sortableTable([
+      { key: "ticker", label: "Ticker", render: (p) => tickerLink(p.ticker) },
+      { key: "shares", label: "Shares", numeric: true, render: (p) => num(p.shares, p.shares % 1 ? 4 : 0) },
+      { key: "average_cost", label: "Average cost", numeric: true, render: (p) => money(p.average_cost) },
+      { key: "cost_basis", label: "Cost basis", numeric: true, render: (p) => money(p.cost_basis) },
+      { key: "price", label: "Price", numeric: true, render: (p) => money(p.price) },
+      { key: "price_date", label: "Price date", render: (p) => text(p.price_date) },
+      { key: "market_value", label: "Market value", numeric: true, render: (p) => money(p.market_value) },
+      { key: "unrealised_gain", label: "Unrealised", numeric: true, render: (p) => el("span", { class: signedClass(p.unrealised_gain) || null }, money(p.unrealised_gain)) },
+    ], { id: "positions-table", caption: `Open positions (${d.transactions} transactions in the ledger)`, rows: d.positions, sort: { key: "market_value", dir: "desc" }, empty: "No open position." }));
+}
+
+function transactionForm(id, ctx) {
+  const date = el("input", { type: "date", name: "date", required: true });
+  const type = el("select", { name: "type" }, ["BUY", "SELL", "DEPOSIT", "WITHDRAW", "DIVIDEND", "SPLIT", "FEE"].map((t) => option(t, t)));
+  const ticker = el("input", { name: "ticker", maxlength: "15", placeholder: "NVDA" });
+  const quantity = el("input", { type: "number", name: "quantity", step: "any", min: "0", required: true });
+  const price = el("input", { type: "number", name: "price", step: "any", min: "0" });
+  const fees = el("input", { type: "number", name: "fees", step: "any", min: "0" });
+  const status = el("div", { "aria-live": "polite" });
+  const value = (input) => (input.value === "" ? null : Number(input.value));
+  return el("form.panel#transaction-form", {
+    "aria-labelledby": "tx-h",
+    onsubmit: async (e) => {
+      e.preventDefault();
+      clear(status, spinner("Saving…"));
+      try {
+        await api(`/api/v1/portfolios/${id}/transactions`, {
+          method: "POST", authed: true,
+          body: { date: date.value, type: type.value, ticker: ticker.value.trim().toUpperCase() || null, quantity: value(quantity), price: value(price), fees: value(fees) },
+        });
+        ctx.rerender();
+      } catch (err) { clear(status, errorBox(err, "The transaction was not saved")); }
+    },
+  }, el("h2#tx-h", "Add a transaction"),
+  el("p.meta", "Shares for BUY, SELL and DIVIDEND; the ratio for SPLIT (4 for 4-for-1); the cash amount for DEPOSIT, WITHDRAW and FEE."),
+  el("div.form-grid", field("Date", date, "tx-date"), field("Type", type, "tx-type"), field("Ticker", ticker, "tx-ticker"),
+    field("Quantity", quantity, "tx-quantity"), field("Price", price, "tx-price"), field("Fees", fees, "tx-fees")),
+  el("div.controls", el("button.primary", { type: "submit" }, "Add")), status);
+}
+
+export async function myPortfolioView(main, [id], query, ctx) {
+  ctx.title("Portfolio");
+  const heading = el("h1", "Portfolio");
+  main.append(el("div.page-head", el("div", heading, el("p.meta", el("a", { href: "/app/portfolios", "data-nav": true }, "← All my portfolios")))));
+  if (!auth.loggedIn) {
+    loginForm(main, ctx, "Log in to see this portfolio.");
+    return;
+  }
+  const positions = el("section.panel#positions-panel", { "aria-labelledby": "positions-h" });
+  main.append(positions);
+  let detail;
+  try {
+    clear(positions, spinner("Loading the portfolio…"));
+    detail = await api(`/api/v1/portfolios/${id}`, { authed: true });
+  } catch (e) {
+    if (!ctx.alive()) return;
+    if (e instanceof ApiError && e.status === 401) { auth.clear(); ctx.rerender(); return; }
+    clear(positions, errorBox(e));
+    return;
+  }
+  if (!ctx.alive()) return;
+  heading.textContent = detail.name;
+  ctx.title(detail.name);
+  positionsPanel(positions, detail);
+  main.append(transactionForm(id, ctx));
+  if (!detail.transactions) {
+    main.append(el("p.empty", "Add the first transaction to see the analysis, the rebalance plan and the performance."));
+    return;
+  }
+  portfolioPanels(main, `/api/v1/portfolios/${id}`, { authed: true, withCost: true });
+}
+
