@@ -179,6 +179,21 @@ def load_calendar(name: str, until: dt.date | None = None) -> Any:
     return xcals.get_calendar(name, end=pd.Timestamp(until + dt.timedelta(days=400)))
 
 
+def previous_run(
+    calendar: Any, now: dt.datetime, delay: dt.timedelta
+) -> tuple[dt.date, dt.datetime]:
+    """(session, when): the last session whose close + `delay` is at or before `now` (UTC)."""
+    now = now.astimezone(dt.timezone.utc)
+    session = calendar.date_to_session(
+        pd.Timestamp(now.date() + dt.timedelta(days=1)), direction="previous"
+    )
+    while True:
+        when = calendar.session_close(session).to_pydatetime() + delay
+        if when <= now:
+            return session.date(), when
+        session = calendar.previous_session(session)
+
+
 def next_run(calendar: Any, now: dt.datetime, delay: dt.timedelta) -> tuple[dt.date, dt.datetime]:
     """(session, when): the first session whose close + `delay` is after `now` (UTC)."""
     now = now.astimezone(dt.timezone.utc)
@@ -236,6 +251,18 @@ class RefreshScheduler:
         now = now or self._now()
         return next_run(self.calendar(now.date() + dt.timedelta(days=14)), now, self.delay)
 
+    def missed_session(self, now: dt.datetime | None = None) -> dt.date | None:
+        """The latest session whose run time has passed with no refresh recorded in the store
+        since (the service was down, or started after the close): run it now."""
+        now = now or self._now()
+        session, when = previous_run(
+            self.calendar(now.date() + dt.timedelta(days=14)), now, self.delay
+        )
+        last = self.store.stats().last_refresh_at
+        if last is not None and last.tzinfo is None:
+            last = last.replace(tzinfo=dt.timezone.utc)  # SQLite drops the zone; stored in UTC
+        return None if last is not None and last >= when else session
+
     # ------------------------------------------------------------ one run
 
     def _count(self, report: RunReport) -> RunReport:
@@ -289,9 +316,15 @@ class RefreshScheduler:
             summary = await asyncio.to_thread(refresh_prices, self.store, self.provider)
             report.refresh = summary.outcome
             report.failed_tickers = dict(summary.failed)
-            warm = await self.cache.warm(self.warmup_tickers, self.score_batch)
-            report.warmed, report.warm_failed = len(warm.warmed), len(warm.failed)
-            await self.lock.mark_done(name, DONE_TTL_SECONDS)
+            if summary.failed and not summary.updated and not summary.unchanged:
+                # Nothing came through (provider down?): not done, so it can be tried again.
+                first = next(iter(summary.failed.values()))
+                report.outcome = "failed"
+                report.reason = f"every ticker failed ({len(summary.failed)}), e.g. {first}"
+            else:
+                warm = await self.cache.warm(self.warmup_tickers, self.score_batch)
+                report.warmed, report.warm_failed = len(warm.warmed), len(warm.failed)
+                await self.lock.mark_done(name, DONE_TTL_SECONDS)
         except Exception as exc:  # the loop must go on to the next session
             log.exception("scheduled refresh of session %s failed", session)
             report.outcome, report.reason = "failed", f"{type(exc).__name__}: {exc}"
@@ -316,11 +349,16 @@ class RefreshScheduler:
             await asyncio.sleep(min(left, MAX_SLEEP_SECONDS))
 
     async def _loop(self) -> None:
+        missed = await asyncio.to_thread(self.missed_session)
         while True:
-            session, when = self.next_run()
-            self.next_at = when
-            log.info("next scheduled refresh: session %s at %s", session, when.isoformat())
-            await self._sleep_until(when)
+            if missed is not None:
+                session, missed = missed, None
+                log.info("refreshing session %s now: its run was missed", session)
+            else:
+                session, when = self.next_run()
+                self.next_at = when
+                log.info("next scheduled refresh: session %s at %s", session, when.isoformat())
+                await self._sleep_until(when)
             report = await self.run_once(session)
             # A skipped replica looks again when the lock expires: its holder may have died.
             while report.retry_in is not None:
