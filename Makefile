@@ -62,6 +62,7 @@ test-integration: install-dev
 bench: install-dev
 	$(PY) -m bench.momentum_bench
 	$(PY) -m bench.research_bench
+	$(PY) -m bench.http_bench
 
 ## research: compare the momentum models on the shipped sample; rewrites README's table and chart
 research: install
