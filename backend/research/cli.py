@@ -27,9 +27,9 @@ from backend.errors import AppError
 from backend.market_data.ingest import load_sample
 from backend.market_data.store import PriceStore
 from backend.momentum.service import MomentumService
-from backend.momentum.universes import ALL
+from backend.momentum.universes import ALL, universe_members
 from backend.research.backtest import BacktestParams
-from backend.research.models import DEFAULT_MODEL, model_names
+from backend.research.models import DEFAULT_MODEL, get_model, model_names
 from backend.research.report import write_report
 from backend.research.schemas import BacktestResponse
 from backend.research.service import Progress as ResearchProgress
@@ -149,6 +149,8 @@ def backtest(
     )
     try:
         params.validate()
+        get_model(model)  # an unknown model or universe fails before the store is read
+        universe_members(universe)
         store, service = _service(get_settings())
         if store.is_empty():
             err.print("[red]the store is empty: run load-sample or import-prices first[/red]")
