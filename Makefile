@@ -58,6 +58,10 @@ test-unit: install-dev
 test-integration: install-dev
 	$(PY) -m pytest -m integration
 
+## test-e2e: run the dashboard's browser tests (Chromium at /usr/bin/chromium; apt-get install chromium)
+test-e2e: install-dev
+	$(PY) -m pytest -m e2e
+
 ## bench: print the speed figures beside their baselines
 bench: install-dev
 	$(PY) -m bench.momentum_bench
@@ -68,7 +72,7 @@ bench: install-dev
 research: install
 	$(PY) -m backend.cli research
 
-.PHONY: help install install-dev run migrate refresh test test-unit test-integration bench research
+.PHONY: help install install-dev run migrate refresh test test-unit test-integration test-e2e bench research
 
 # ---- pipeline: quality gates, containers, deployment (docs/pipeline.md) ------------------------
 COV_MIN ?= 85
