@@ -11,11 +11,16 @@ export async function opsView(main, params, query, ctx) {
   main.append(el("div.page-head", el("div", el("h1", "Operations"),
     el("p.meta", "What the service holds and how it is doing, from its status endpoints.")), el("div.controls", stamp, again)));
   const overview = el("section#ops-overview", { "aria-label": "Overview" });
-  const db = el("section.panel#db-panel", { "aria-labelledby": "db-h" });
-  const cache = el("section.panel#cache-panel", { "aria-labelledby": "cache-h" });
-  const ready = el("section.panel#ready-panel", { "aria-labelledby": "ready-h" });
-  const service = el("section.panel#service-panel", { "aria-labelledby": "service-h" });
-  main.append(overview, el("div.grid-2", db, cache), el("div.grid-2", ready, service));
+  // Each panel keeps its heading; its body shows the spinner, the data or the error.
+  const panel = (id, title) => {
+    const body = el("div");
+    return [el(`section.panel#${id}-panel`, { "aria-labelledby": `${id}-h` }, el(`h2#${id}-h`, title), body), body];
+  };
+  const [dbPanel, db] = panel("db", "Database");
+  const [cachePanel, cache] = panel("cache", "Cache");
+  const [readyPanel, ready] = panel("ready", "Readiness");
+  const [servicePanel, service] = panel("service", "Service");
+  main.append(overview, el("div.grid-2", dbPanel, cachePanel), el("div.grid-2", readyPanel, servicePanel));
 
   const refresh = async () => {
     again.disabled = true;
@@ -33,7 +38,7 @@ export async function opsView(main, params, query, ctx) {
       ]));
     }, "Loading…");
     load(db, dbP, (d) => {
-      db.append(el("h2#db-h", "Database"), facts([
+      db.append(facts([
         ["Engine", d.engine],
         ["Reachable", yesNo(d.reachable)],
         ["Error", d.error ? d.error : undefined],
@@ -48,7 +53,7 @@ export async function opsView(main, params, query, ctx) {
       ]));
     }, "Loading the database status…");
     load(cache, cacheP, (c) => {
-      cache.append(el("h2#cache-h", "Cache"), facts([
+      cache.append(facts([
         ["Backend", c.backend],
         ["Reachable", yesNo(c.reachable)],
         ["Error", c.error ? c.error : undefined],
@@ -65,7 +70,7 @@ export async function opsView(main, params, query, ctx) {
       ]));
     }, "Loading the cache statistics…");
     load(ready, readyP, (r) => {
-      ready.append(el("h2#ready-h", "Readiness"),
+      ready.append(
         el("p", "Status: ", yesNo(r.status === "ready", r.status, r.status)),
         el("ul", Object.entries(r.checks || {}).map(([name, c]) => el("li",
           el("strong", name), " ", c.configured ? yesNo(c.ok, "ok", "failing") : el("span.badge", "not configured"),
@@ -73,7 +78,7 @@ export async function opsView(main, params, query, ctx) {
           c.error ? ` — ${c.error}` : ""))));
     }, "Loading readiness…");
     load(service, rootP, (s) => {
-      service.append(el("h2#service-h", "Service"), facts([
+      service.append(facts([
         ["Name", s.name], ["Version", s.version], ["Status", yesNo(s.status === "ok", s.status, s.status)],
         ["Model", s.model_version],
         ["API documentation", el("a", { href: s.docs }, s.docs)],

@@ -199,7 +199,7 @@ export async function modelPortfolioView(main, params, query, ctx) {
 
 function loginForm(main, ctx, intro) {
   const email = el("input", { type: "email", name: "email", autocomplete: "username", required: true });
-  const password = el("input", { type: "password", name: "password", autocomplete: "current-password", required: true, minlength: "8" });
+  const password = el("input", { type: "password", name: "password", autocomplete: "current-password", required: true, maxlength: "128" });
   const status = el("div#login-status", { "aria-live": "polite" });
   const submit = el("button.primary#login-button", { type: "submit" }, "Log in");
   const create = el("button#register-button", { type: "button" }, "Create account");

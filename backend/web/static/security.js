@@ -47,7 +47,9 @@ export async function securityView(main, [raw], query, ctx) {
 
   const pricesBox = el("section.panel#price-panel", { "aria-labelledby": "price-h" });
   const historyBox = el("section.panel#history-panel", { "aria-labelledby": "history-h" });
-  const breakdownBox = el("section.panel.breakdown#breakdown-panel", { "aria-labelledby": "breakdown-h" });
+  const breakdownBody = el("div");
+  const breakdownBox = el("section.panel.breakdown#breakdown-panel", { "aria-labelledby": "breakdown-h" },
+    el("h2#breakdown-h", "How the latest score is made"), breakdownBody);
   main.append(pricesBox, historyBox, breakdownBox);
 
   const [pricesResult, cats] = await Promise.all([
@@ -72,8 +74,8 @@ export async function securityView(main, [raw], query, ctx) {
   drawPrices(pricesBox, pricesResult);
   if (score) {
     drawHistory(historyBox, ticker, score, ctx);
-    load(breakdownBox, api(`/api/v1/momentum/${encodeURIComponent(ticker)}/breakdown`),
-      (b) => drawBreakdown(breakdownBox, b, prices), "Loading the breakdown…");
+    load(breakdownBody, api(`/api/v1/momentum/${encodeURIComponent(ticker)}/breakdown`),
+      (b) => drawBreakdown(breakdownBody, b, prices), "Loading the breakdown…");
   } else {
     historyBox.remove();
     breakdownBox.remove();
@@ -285,7 +287,7 @@ export function drawBreakdown(box, b, prices) {
       "That is ", ratingBadge(b.rating), ` — ${band && isFinite(band[0]) ? `${band[0]} or more` : "below 35"} is “${band ? band[1] : b.rating}”.`),
     b.complete ? null : el("div.note-box", el("strong", "Left out: "), (b.left_out || []).map((l) => `${l.name} (${l.reason})`).join("; "))));
 
-  clear(box, el("h2#breakdown-h", "How the latest score is made"),
+  clear(box,
     el("p.meta", `As of ${b.as_of}, from ${b.closes_used} adjusted closes; model ${b.model_version}, benchmark ${b.benchmark}.`),
     sections);
 }

@@ -100,7 +100,7 @@ export function errorBox(error, title = "Something went wrong") {
   if (error instanceof ApiError) {
     const heading = error.status === 404 ? "No data" : error.status === 401 ? "Not logged in"
       : error.status === 422 ? "Cannot answer that" : error.status === 0 ? "Service unreachable"
-        : error.status === 429 ? "Too many requests" : title;
+        : error.status === 429 ? "Too many requests" : error.status === 503 ? "Unavailable" : title;
     box.append(el("div.error-title", heading), el("p.error-message", error.message));
     const extra = Object.entries(error.details || {})
       .filter(([k, v]) => v !== null && v !== undefined && k !== "fields" && typeof v !== "object")
