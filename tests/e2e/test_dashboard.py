@@ -237,6 +237,37 @@ def test_operations_page(page: Any, shots: Path) -> None:
     page.screenshot(path=str(shots / "operations.png"), full_page=True)
 
 
+def test_spinner_while_loading_and_the_api_error_message(page: Any, shots: Path) -> None:
+    held: list[Any] = []
+    page.route("**/database/status", lambda route: held.append(route))  # answered later
+    page.route(
+        "**/api/v1/cache/stats",
+        lambda route: route.fulfill(
+            status=503,
+            json={
+                "error": {
+                    "code": "cache_unavailable",
+                    "message": "the cache cannot be reached: connection refused",
+                    "details": {"backend": "redis"},
+                }
+            },
+        ),
+    )
+    page.goto("/app/ops")
+    spinner = page.locator("#db-panel [role=status]")
+    expect(spinner).to_be_visible()
+    expect(spinner).to_contain_text("Loading the database status")
+    alert = page.locator("#cache-panel [role=alert]")
+    expect(alert).to_contain_text("the cache cannot be reached: connection refused")
+    expect(alert).to_contain_text("cache_unavailable (HTTP 503)")
+    expect(alert).to_contain_text("backend: redis")
+    page.screenshot(path=str(shots / "operations-loading-and-error.png"), full_page=True)
+    assert held, "the page asked for the database status"
+    held[0].continue_()
+    expect(page.locator("#db-panel")).to_contain_text("sqlite")
+    expect(spinner).to_have_count(0)
+
+
 @pytest.mark.parametrize(
     "path, name", [("/app/", "leaderboard"), ("/app/security/NVDA", "security")]
 )
