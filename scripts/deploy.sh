@@ -32,9 +32,12 @@ health_url="${HEALTH_URL:-http://127.0.0.1:${app_port:-8000}/health/ready}"
 current="$(env_get "$env_file" APP_IMAGE)"
 log "deploying ${image} in ${deploy_dir} (in service now: ${current:-nothing})"
 
-# 1. What to roll back to. Re-deploying the image already in service keeps the older record.
-if [[ -n "$current" && "$current" != "$image" ]]; then
+# 1. What to roll back to: always the image in service right now, so a rollback after a deploy
+# that failed early (before the switch) keeps that image rather than an older record.
+if [[ -n "$current" ]]; then
     printf '%s\n' "$current" >"${state}/previous_image"
+else
+    rm -f "${state}/previous_image"
 fi
 
 # 2. Back up the database before anything changes.

@@ -157,11 +157,16 @@ def test_failed_health_check_then_rollback_with_database(server: dict[str, objec
 
 def test_failed_pull_leaves_the_running_image_configured(server: dict[str, object]) -> None:
     assert deploy(server, "acme/av:v1.0.0")[0] == 0
+    assert deploy(server, "acme/av:v1.1.0")[0] == 0
     (Path(str(server["tools"])) / "pull_rc").write_text("1")
     code, _ = deploy(server, "acme/av:v9.9.9")
     assert code != 0
-    assert env_image(server) == "acme/av:v1.0.0"
+    assert env_image(server) == "acme/av:v1.1.0"
     assert not any(c.endswith("up -d app") and "v9.9.9" in c for c in compose_calls(server))
+    # a rollback now keeps the image in service, not the older v1.0.0
+    code, out = rollback(server)
+    assert code == 0, out
+    assert env_image(server) == "acme/av:v1.1.0"
 
 
 def test_failed_migration_fails_the_deploy(server: dict[str, object]) -> None:

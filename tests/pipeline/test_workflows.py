@@ -178,6 +178,13 @@ def test_deploy_jobs_run_the_server_steps_from_scripts() -> None:
         positions = [runs.index(part) for part in order]
         assert positions == sorted(positions), name
         assert jobs[name]["permissions"]["deployments"] == "write"
+        # rollback only where the server-side deploy was started in this run
+        assert jobs[name]["outputs"]["attempted"] == "${{ steps.deploy.outputs.attempted }}"
+        deploy_step = next(s for s in jobs[name]["steps"] if s.get("id") == "deploy")
+        lines = deploy_step["run"].splitlines()
+        assert lines[0] == 'echo "attempted=true" >> "$GITHUB_OUTPUT"'
+        assert lines[1].startswith("scripts/remote_deploy.sh deploy ")
+        assert f"needs.{name}.outputs.attempted == 'true'" in jobs["rollback"]["if"]
     assert "scripts/remote_deploy.sh rollback" in "\n".join(
         s.get("run", "") for s in jobs["rollback"]["steps"]
     )
