@@ -82,6 +82,10 @@ def root(settings: SettingsDep) -> RootInfo:
             "momentum": "/api/v1/momentum/{ticker}",
             "top": "/api/v1/momentum/top",
             "database_status": "/database/status",
+            "health_live": "/health/live",
+            "health_ready": "/health/ready",
+            "metrics": "/metrics",
+            "cache_stats": "/api/v1/cache/stats",
         },
     )
 

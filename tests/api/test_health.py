@@ -148,3 +148,9 @@ def test_unmatched_paths_share_one_metrics_series(sample_app_client: TestClient)
     text = sample_app_client.get("/metrics").text
     assert 'route="<unmatched>",status="404"' in text
     assert "/no/such/path" not in text
+
+
+def test_root_links_to_the_operations_endpoints(sample_app_client: TestClient) -> None:
+    links = sample_app_client.get("/").json()["links"]
+    for name in ("health_live", "health_ready", "metrics", "cache_stats"):
+        assert sample_app_client.get(links[name]).status_code == 200, name

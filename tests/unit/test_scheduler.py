@@ -24,6 +24,7 @@ from backend.observability.metrics import Metrics
 from backend.scheduler import LocalRefreshLock, RefreshScheduler, load_calendar, next_run
 from tests.conftest import make_settings
 from tests.support.fakes import FakeProvider
+from tests.unit.cache.support import run_async
 
 pytestmark = pytest.mark.unit
 
@@ -103,7 +104,7 @@ def test_local_lock_is_exclusive_until_released_or_expired() -> None:
         clock.now = 16
         assert await lock.is_done("s") is False
 
-    asyncio.run(main())
+    run_async(main())
 
 
 # ----------------------------------------------------------------------------- runs
@@ -188,7 +189,7 @@ def test_a_run_refreshes_warms_and_marks_the_session_done(tmp_path: Path) -> Non
         again = await scheduler.run_once(dt.date(2024, 7, 2))
         assert (again.outcome, again.reason) == ("skipped", "already refreshed")
 
-    asyncio.run(main())
+    run_async(main())
     assert store.data_version() > version
     assert store.stats().newest_bar == dt.date(2024, 7, 2)
     assert store.stats().last_refresh_outcome == "updated 3, unchanged 0, failed 0"
@@ -210,7 +211,7 @@ def test_a_run_with_the_provider_down_fails_and_can_be_tried_again(tmp_path: Pat
         again = await scheduler.run_once(dt.date(2024, 7, 2))
         assert again.outcome == "failed"  # not marked done: tried again
 
-    asyncio.run(main())
+    run_async(main())
     assert metrics.refresh_failures._value.get() == 6
     assert metrics.refresh_runs.labels("failed")._value.get() == 2
 
@@ -223,7 +224,7 @@ def test_an_unexpected_error_fails_the_run_and_is_recorded(tmp_path: Path) -> No
             raise RuntimeError("disk on fire")
 
     scheduler, _ = make_scheduler(store, Broken())
-    report = asyncio.run(scheduler.run_once(dt.date(2024, 7, 2)))
+    report = run_async(scheduler.run_once(dt.date(2024, 7, 2)))
     assert report.outcome == "failed"
     assert report.reason == "RuntimeError: disk on fire"
     assert store.stats().last_refresh_outcome == "failed: RuntimeError: disk on fire"
@@ -232,7 +233,7 @@ def test_an_unexpected_error_fails_the_run_and_is_recorded(tmp_path: Path) -> No
 def test_without_a_provider_the_run_is_skipped(tmp_path: Path) -> None:
     store = make_store(tmp_path / "s.db")
     scheduler, _ = make_scheduler(store, None)
-    report = asyncio.run(scheduler.run_once(dt.date(2024, 7, 2)))
+    report = run_async(scheduler.run_once(dt.date(2024, 7, 2)))
     assert (report.outcome, report.reason) == ("skipped", "no live provider (DATA_PROVIDER=none)")
 
 
@@ -250,7 +251,7 @@ def test_a_held_lock_skips_the_run_and_says_when_to_look_again(tmp_path: Path) -
         )
         assert report.retry_in == pytest.approx(31, abs=0.5)
 
-    asyncio.run(main())
+    run_async(main())
     assert provider.calls == []
 
 
@@ -279,7 +280,7 @@ def test_the_loop_fires_after_the_close_and_schedules_the_next_session(tmp_path:
         await scheduler.stop()
         assert not scheduler.running
 
-    asyncio.run(main())
+    run_async(main())
     assert scheduler.last_run is not None
     assert scheduler.last_run.session == dt.date(2024, 7, 2)
     assert scheduler.last_run.outcome == "ran"
@@ -293,7 +294,7 @@ def test_start_without_a_provider_does_not_run(tmp_path: Path) -> None:
         scheduler.start()
         assert not scheduler.running
 
-    asyncio.run(main())
+    run_async(main())
 
 
 @pytest.mark.parametrize(
@@ -328,7 +329,7 @@ def test_a_start_after_a_missed_run_refreshes_at_once(tmp_path: Path) -> None:
             await asyncio.sleep(0.05)
         await scheduler.stop()
 
-    asyncio.run(main())
+    run_async(main())
     assert scheduler.last_run is not None
     assert (scheduler.last_run.session, scheduler.last_run.outcome) == (
         dt.date(2024, 7, 2),

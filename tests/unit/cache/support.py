@@ -3,16 +3,20 @@ throw-away redis-server on a free loopback port that a test can kill and restart
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
-from typing import Any
+from typing import Any, Coroutine, TypeVar
 from urllib.parse import urlparse
 
 import pytest
 import redis
+
+T = TypeVar("T")
 
 
 def redis_test_url() -> str:
@@ -99,3 +103,39 @@ class RedisServer:
 
     def __exit__(self, *exc: object) -> None:
         self.kill()
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run(coro) on a thread of its own: correct even when the calling thread already
+    runs an event loop (a browser test's session keeps one running in the main thread)."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(coro)
+        except BaseException as exc:  # handed to the caller
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="test-event-loop")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]  # type: ignore[no-any-return]
+
+
+class LoopThread:
+    """One event loop on a thread for the whole of a test: `loop_thread.run(coro)`."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="test-loop", daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=60)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()

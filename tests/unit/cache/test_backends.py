@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
-from typing import Any, Awaitable, TypeVar
+from typing import Any, Coroutine, TypeVar
 
 import pytest
 import redis
@@ -14,34 +14,24 @@ import redis
 from backend.cache.base import CacheBackend
 from backend.cache.memory import MemoryBackend
 from backend.cache.redis_backend import RedisBackend
-from tests.unit.cache.support import flush_test_db, redis_test_url
+from tests.unit.cache.support import LoopThread, flush_test_db, redis_test_url, run_async
 
 T = TypeVar("T")
 
 
-def run(coro: Awaitable[T]) -> T:
-    async def main() -> T:
-        return await coro
-
-    return asyncio.run(main())
-
-
 class Harness:
-    """A backend plus a way to run its coroutines on one event loop for the whole test."""
+    """A backend plus an event loop (on a thread of its own) for the whole test."""
 
     def __init__(self, backend: CacheBackend) -> None:
         self.backend = backend
-        self.loop = asyncio.new_event_loop()
-        self.loop.run_until_complete(backend.start())
+        self.loop = LoopThread()
+        self.loop.run(backend.start())
 
-    def __call__(self, coro: Awaitable[T]) -> T:
-        async def main() -> T:
-            return await coro
-
-        return self.loop.run_until_complete(main())
+    def __call__(self, coro: Coroutine[Any, Any, T]) -> T:
+        return self.loop.run(coro)
 
     def close(self) -> None:
-        self.loop.run_until_complete(self.backend.close())
+        self.loop.run(self.backend.close())
         self.loop.close()
 
 
@@ -122,10 +112,10 @@ def test_clear_leaves_other_prefixes_alone(cache: Harness) -> None:
         client.close()
     else:
         neighbour = MemoryBackend(other_prefix, 10)
-        run(neighbour.set("score:AAPL", b"keep", 60))
+        run_async(neighbour.set("score:AAPL", b"keep", 60))
         cache(cache.backend.set("score:AAPL", b"1", ttl=60))
         assert cache(cache.backend.clear("*")) == 1
-        assert run(neighbour.get("score:AAPL")) == b"keep"
+        assert run_async(neighbour.get("score:AAPL")) == b"keep"
 
 
 def test_stats_count_keys_and_memory(cache: Harness) -> None:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from backend.cache.memory import MemoryBackend
+from tests.unit.cache.support import run_async
 
 pytestmark = pytest.mark.unit
 
@@ -33,7 +32,7 @@ def test_least_recently_used_entry_is_evicted_past_the_bound() -> None:
         assert stats.details["evictions"] == 1
         assert stats.memory_used_bytes == 3
 
-    asyncio.run(main())
+    run_async(main())
 
 
 def test_ttl_follows_the_clock_and_expired_entries_leave_the_stats() -> None:
@@ -51,7 +50,7 @@ def test_ttl_follows_the_clock_and_expired_entries_leave_the_stats() -> None:
         stats = await cache.stats()
         assert stats.keys == 1 and stats.memory_used_bytes == 1
 
-    asyncio.run(main())
+    run_async(main())
 
 
 def test_a_bound_below_one_is_refused() -> None:

@@ -3,13 +3,11 @@ back to the in-process cache, nothing raises, and stats say unreachable."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from backend.cache.memory import MemoryBackend
 from backend.cache.redis_backend import RedisBackend, redact
-from tests.unit.cache.support import free_port
+from tests.unit.cache.support import free_port, run_async
 
 pytestmark = pytest.mark.unit
 
@@ -34,7 +32,7 @@ def test_operations_fall_back_to_memory_when_redis_is_unreachable() -> None:
         assert stats.details["outages"] == 1
         await backend.close()
 
-    asyncio.run(main())
+    run_async(main())
 
 
 def test_after_a_failure_redis_is_left_alone_for_the_retry_interval() -> None:
@@ -59,7 +57,7 @@ def test_after_a_failure_redis_is_left_alone_for_the_retry_interval() -> None:
         assert backend.reachable is False and backend._usable() is False
         await backend.close()
 
-    asyncio.run(main())
+    run_async(main())
 
 
 def test_redact_hides_the_password() -> None:

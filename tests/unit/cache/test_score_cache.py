@@ -15,6 +15,7 @@ from backend.cache.memory import MemoryBackend
 from backend.cache.service import ScoreCache
 from backend.errors import NotFound
 from backend.momentum.schemas import BatchEntry, BatchError, BatchResponse, MomentumScore
+from tests.unit.cache.support import run_async
 
 pytestmark = pytest.mark.unit
 
@@ -107,7 +108,7 @@ def test_miss_then_hit_and_counters() -> None:
         assert stats["hits"] == 1 and stats["misses"] == 1 and stats["hit_ratio"] == 0.5
         assert stats["computations"] == 1 and stats["keys"] == 1 and stats["backend"] == "memory"
 
-    asyncio.run(main())
+    run_async(main())
     assert store.calls == [["AAPL"]]
 
 
@@ -124,7 +125,7 @@ def test_a_new_data_version_is_never_served_the_old_value() -> None:
         assert json.loads(old)["overall_momentum_score"] == 50.0
         assert json.loads(new)["overall_momentum_score"] == 61.0
 
-    asyncio.run(main())
+    run_async(main())
 
 
 def test_many_concurrent_misses_compute_once() -> None:
@@ -138,7 +139,7 @@ def test_many_concurrent_misses_compute_once() -> None:
         )
         assert len({body for body, _ in results}) == 1
 
-    asyncio.run(main())
+    run_async(main())
     assert store.calls == [["MSFT"]]
 
 
@@ -157,7 +158,7 @@ def test_errors_are_raised_to_every_waiter_and_not_cached() -> None:
             await cache.cached(key, lambda: store.score("NOPE"))
         assert (await cache.stats())["keys"] == 0
 
-    asyncio.run(main())
+    run_async(main())
     assert store.calls == [["NOPE"], ["NOPE"]]
 
 
@@ -187,7 +188,7 @@ def test_batch_reads_hits_computes_misses_once_and_keeps_order() -> None:
         )
         assert hit is True and json.loads(body) == parsed[0]["score"]
 
-    asyncio.run(main())
+    run_async(main())
 
 
 def test_warm_reports_warmed_and_failed() -> None:
@@ -201,7 +202,7 @@ def test_warm_reports_warmed_and_failed() -> None:
         assert result.data_version == 1
         assert (await cache.stats())["keys"] == 2
 
-    asyncio.run(main())
+    run_async(main())
 
 
 def test_clear_removes_entries() -> None:
@@ -213,4 +214,4 @@ def test_clear_removes_entries() -> None:
         assert await cache.clear("score:*:AAPL:*") == 1
         assert await cache.clear() == 1
 
-    asyncio.run(main())
+    run_async(main())

@@ -9,6 +9,7 @@ import pytest
 
 from backend.cache.singleflight import SingleFlight
 from backend.cache.version import DataVersionGate
+from tests.unit.cache.support import run_async
 
 pytestmark = pytest.mark.unit
 
@@ -28,7 +29,7 @@ def test_concurrent_callers_of_one_key_share_one_computation() -> None:
         assert flight.started == 1 and flight.shared == 49 and flight.inflight == 0
         return list(results)
 
-    assert asyncio.run(main()) == ["value"] * 50
+    assert run_async(main()) == ["value"] * 50
     assert calls == 1
 
 
@@ -50,7 +51,7 @@ def test_different_keys_compute_separately_and_a_finished_flight_is_not_reused()
         assert list(both) == ["a", "b"]
         assert await flight.do("a", make("a")) == "a"
 
-    asyncio.run(main())
+    run_async(main())
     assert sorted(calls) == ["a", "a", "b"]
 
 
@@ -74,7 +75,7 @@ def test_an_error_reaches_every_waiter_and_the_next_call_tries_again() -> None:
             await flight.do("k", failing)
         assert calls == 2
 
-    asyncio.run(main())
+    run_async(main())
 
 
 def test_a_cancelled_waiter_does_not_cancel_the_others() -> None:
@@ -91,7 +92,7 @@ def test_a_cancelled_waiter_does_not_cancel_the_others() -> None:
         waiter.cancel()
         assert await first == "done"
 
-    asyncio.run(main())
+    run_async(main())
 
 
 def test_version_gate_never_answers_with_a_read_that_began_before_the_request() -> None:
@@ -121,7 +122,7 @@ def test_version_gate_never_answers_with_a_read_that_began_before_the_request() 
         assert gate.reads == 2
         assert await gate.current() == 2
 
-    asyncio.run(main())
+    run_async(main())
 
 
 def test_version_gate_passes_read_errors_on() -> None:
@@ -135,4 +136,4 @@ def test_version_gate_passes_read_errors_on() -> None:
         with pytest.raises(RuntimeError):
             await gate.current()
 
-    asyncio.run(main())
+    run_async(main())
