@@ -24,7 +24,9 @@ image="${APP_IMAGE:-$(grep -E '^APP_IMAGE=' .env 2>/dev/null | tail -n 1 | cut -
 echo "${image}|$*" >> "$dir/compose.log"
 case "$*" in
     "ps -q postgres") [[ -f "$dir/pg_running" ]] && echo 3f2a1b ;;
-    "exec -T postgres pg_dump"*) echo "CREATE TABLE marker (id integer);" ;;
+    "exec -T postgres pg_dump"*)
+        echo "CREATE TABLE marker (id integer);"
+        exit "$(cat "$dir/dump_rc" || echo 0)" ;;
     "exec -T postgres psql"*) cat > "$dir/restored.sql" ;;
     "exec -T app python simple_db_migration.py") exit "$(cat "$dir/migrate_rc" || echo 0)" ;;
     "pull app") exit "$(cat "$dir/pull_rc" || echo 0)" ;;
@@ -121,6 +123,18 @@ def test_deploy_backs_up_and_records_what_it_replaced(server: dict[str, object])
     assert dump and "--dbname=postgresql://av@/avdb" in dump[0]
     # the backup is taken before the new image is pulled
     assert calls.index(dump[0]) < calls.index("acme/av:v1.1.0|pull app")
+
+
+def test_failed_backup_stops_the_deploy_before_anything_changes(server: dict[str, object]) -> None:
+    assert deploy(server, "acme/av:v1.0.0")[0] == 0
+    tools = Path(str(server["tools"]))
+    (tools / "pg_running").touch()
+    (tools / "dump_rc").write_text("1")
+    code, _ = deploy(server, "acme/av:v1.1.0")
+    assert code != 0
+    assert env_image(server) == "acme/av:v1.0.0"
+    assert not any("v1.1.0" in call for call in compose_calls(server))
+    assert not list((Path(str(server["dir"])) / "backups").glob("*"))
 
 
 def test_failed_health_check_then_rollback_with_database(server: dict[str, object]) -> None:
