@@ -132,8 +132,10 @@ def live_server(
         log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(chromium_path: str) -> Iterator[Any]:
+    # Package scope, not session: Playwright's sync API keeps an event loop running in this
+    # thread while it is open, which would break asyncio.run() in every test after e2e.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
