@@ -6,11 +6,10 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from backend.config import get_settings
+from backend.console import console, err, progress_bar
 from backend.db.engine import make_engine
 from backend.db.migrate import upgrade_to_head
 from backend.errors import AppError, PriceFileError
@@ -21,8 +20,6 @@ from backend.market_data.store import PriceStore
 from backend.research import cli as research_cli
 
 app = typer.Typer(help="AlphaVelocity command line.", no_args_is_help=True)
-console = Console()
-err = Console(stderr=True)
 
 # Files smaller than this import without a progress bar.
 PROGRESS_MIN_BYTES = 1_000_000
@@ -32,17 +29,6 @@ def _store() -> PriceStore:
     engine = make_engine(get_settings().effective_database_url)
     upgrade_to_head(engine)
     return PriceStore(engine)
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
 
 
 @app.command()
@@ -69,7 +55,7 @@ def import_prices(
     big = file.stat().st_size >= PROGRESS_MIN_BYTES
     try:
         if big:
-            with _progress() as progress:
+            with progress_bar() as progress:
                 read = progress.add_task("reading", total=None)
                 write = progress.add_task("writing", total=None, visible=False)
                 result = import_price_file(
@@ -99,7 +85,7 @@ def import_prices(
 def load_sample_cmd() -> None:
     """Load the shipped offline sample of real prices into the store."""
     store = _store()
-    with _progress() as progress:
+    with progress_bar() as progress:
         task = progress.add_task("writing sample", total=None)
         result = load_sample(store, lambda d, t: progress.update(task, completed=d, total=t))
     console.print(
@@ -131,7 +117,7 @@ def refresh(
                 wanted.append(t)
     store = _store()
     total = len(wanted) if wanted is not None else len(store.last_bar_dates())
-    with _progress() as progress:
+    with progress_bar() as progress:
         task = progress.add_task(f"refreshing from {provider.name}", total=total)
         summary = refresh_prices(store, provider, wanted, progress=lambda _: progress.advance(task))
     table = Table(title=f"refresh from {provider.name}")

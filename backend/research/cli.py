@@ -9,18 +9,11 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
+from rich.progress import Progress, TaskID
 from rich.table import Table
 
 from backend.config import Settings, get_settings
+from backend.console import console, err, progress_bar
 from backend.db.engine import make_engine
 from backend.db.migrate import upgrade_to_head
 from backend.errors import AppError
@@ -36,8 +29,6 @@ from backend.research.service import Progress as ResearchProgress
 from backend.research.service import ResearchService
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-console = Console()
-err = Console(stderr=True)
 
 
 def _date(value: str | None, name: str) -> dt.date | None:
@@ -48,17 +39,6 @@ def _date(value: str | None, name: str) -> dt.date | None:
     except ValueError:
         err.print(f"[red]--{name} {value!r} is not a date: it must be YYYY-MM-DD[/red]")
         raise typer.Exit(2) from None
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
 
 
 def _warm(progress: Progress, service: ResearchService, label: str) -> None:
@@ -155,7 +135,7 @@ def backtest(
         if store.is_empty():
             err.print("[red]the store is empty: run load-sample or import-prices first[/red]")
             raise typer.Exit(1)
-        with _progress() as progress:
+        with progress_bar() as progress:
             _warm(progress, service, "loading prices and scores")
             result = service.backtest(model, universe, params, _reporter(progress))
     except AppError as exc:
@@ -176,7 +156,7 @@ def research(
 ) -> None:
     """Compare the four models on the shipped sample (loaded into a temporary store) and write
     the README's comparison table and chart, with the date it was run."""
-    with tempfile.TemporaryDirectory() as tmp, _progress() as progress:
+    with tempfile.TemporaryDirectory() as tmp, progress_bar() as progress:
         settings = get_settings()
         url = f"sqlite:///{Path(tmp) / 'sample.db'}"
         store, service = _service(settings, url)
