@@ -76,6 +76,8 @@ research: install
 
 # ---- pipeline: quality gates, containers, deployment (docs/pipeline.md) ------------------------
 COV_MIN ?= 85
+COV_CRITICAL ?= 95
+CRITICAL_PATHS := backend/momentum/model.py,backend/momentum/engine.py,backend/portfolios/ledger.py
 BASE_URL ?= http://$(HOST):$(PORT)
 COMPOSE ?= $(shell bash -c 'source scripts/_lib.sh && compose_cmd' 2>/dev/null)
 need-compose = @test -n "$(COMPOSE)" || { echo "no compose command found: install docker compose or docker-compose (or set COMPOSE)"; exit 1; }
@@ -112,6 +114,8 @@ lint: install-dev
 ## test-cov: the whole suite with coverage (HTML report in htmlcov/), fails under COV_MIN percent
 test-cov: install-ci
 	$(PY) -m pytest --cov --cov-report=term --cov-report=html --cov-report=xml --cov-fail-under=$(COV_MIN)
+	@echo "critical paths (momentum engine, portfolio ledger) must reach $(COV_CRITICAL)%:"
+	$(PY) -m coverage report --include='$(CRITICAL_PATHS)' --fail-under=$(COV_CRITICAL)
 
 ## security: bandit (fails on medium or high findings) and the dependency audit with safety
 security: install-dev
