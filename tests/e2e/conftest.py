@@ -71,7 +71,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # stopped when the e2e tests are done, not at the session's end
 def live_server(
     chromium_path: str, sample_db_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
