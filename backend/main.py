@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
@@ -13,6 +14,7 @@ from backend.api import health, status
 from backend.api.v1 import api_router
 from backend.auth.setup import install_auth
 from backend.cache import build_cache
+from backend.cache.fastpath import ScoreFastPath
 from backend.config import Settings, get_settings
 from backend.db.engine import make_engine
 from backend.db.migrate import upgrade_to_head
@@ -57,7 +59,12 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
         await cache.start()
         if settings.scheduler_enabled:
             scheduler.start()
+        # What exists now (modules, the first score book) lives as long as the process: keep
+        # it out of the cyclic collector's scans, or each full collection (about 0.1-0.2 s for
+        # these ~230k objects) stalls every request in flight.
+        gc.freeze()
         yield
+        gc.unfreeze()
         await scheduler.stop()
         await cache.close()
         engine.dispose()
@@ -77,6 +84,7 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
     app.state.portfolios = PortfolioService(engine, momentum)
     install_auth(app, settings, engine)
     install_error_handlers(app)
+    app.add_middleware(ScoreFastPath, cache=lambda: cache)
     app.add_middleware(RequestObservabilityMiddleware, metrics=metrics)
     app.include_router(status.router)
     app.include_router(health.router)

@@ -108,6 +108,14 @@ class ScoreCache:
 
         return await self.flight.do(key, produce), False
 
+    async def lookup(self, make_key: Callable[[int], str]) -> bytes | None:
+        """The cached answer, counted as a hit; None (and not counted) when absent: the
+        caller then goes the `cached` way, which counts the miss."""
+        value = await self.backend.get(make_key(await self.data_version()))
+        if value is not None:
+            self.hits += 1
+        return value
+
     # ------------------------------------------------------------ many scores
 
     def _score_key(self, version: int, ticker: str, as_of: dt.date | None) -> str:

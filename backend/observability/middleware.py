@@ -36,6 +36,9 @@ def route_template(scope: Scope) -> str:
     so metrics have one series per route, not per URL; UNMATCHED_ROUTE when nothing matched."""
     # FastAPI keeps the full template of an included router's route in its effective context;
     # the route object itself knows only its path inside its router.
+    answered_by = scope.get("alphavelocity.route")  # answered before routing (cache)
+    if answered_by:
+        return str(answered_by)
     context = scope.get("fastapi", {}).get("effective_route_context")
     template = getattr(context, "path_format", None)
     if not template:

@@ -250,3 +250,18 @@ def test_clear_by_pattern_then_everything(client: TestClient) -> None:
     everything = client.delete("/api/v1/cache/clear", headers=auth).json()
     assert everything["pattern"] == "alphavelocity:*" and everything["deleted"] >= 2
     assert stats(client)["keys"] == 0
+
+
+def test_the_cache_in_front_of_the_router_answers_like_the_route(client: TestClient) -> None:
+    url = "/api/v1/momentum/CVX?as_of=2021-02-26"
+    computed = client.get(url)  # a miss: the route computes and stores
+    assert computed.headers["x-cache"] == "miss"
+    early = client.get(url)  # answered before routing
+    # `model=` is a parameter only the route reads: the same entry, through the route.
+    routed = client.get(url + "&model=alphavelocity-v1")
+    assert early.headers["x-cache"] == routed.headers["x-cache"] == "hit"
+    assert early.content == routed.content == computed.content
+    assert early.headers["content-type"] == routed.headers["content-type"] == "application/json"
+    assert early.headers["x-request-id"]
+    metrics = client.get("/metrics").text
+    assert 'route="/api/v1/momentum/{ticker}",status="200"' in metrics

@@ -154,3 +154,11 @@ def test_root_links_to_the_operations_endpoints(sample_app_client: TestClient) -
     links = sample_app_client.get("/").json()["links"]
     for name in ("health_live", "health_ready", "metrics", "cache_stats"):
         assert sample_app_client.get(links[name]).status_code == 200, name
+
+
+def test_start_up_takes_long_lived_objects_out_of_the_cyclic_collector(
+    sample_app_client: TestClient,
+) -> None:
+    import gc
+
+    assert gc.get_freeze_count() > 100_000

@@ -8,10 +8,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
-from backend.api.deps import CacheDep, MomentumDep
-from backend.api.v1.research import ModelParam, ModelScoresDep, serve_model, serve_model_batch
+from backend.api.deps import CacheDep, MomentumDep, get_cache, get_momentum
+from backend.api.v1.research import ModelParam, get_model_scores, serve_model, serve_model_batch
 from backend.cache.keys import response_key, score_key
 from backend.market_data.bars import TICKER_PATTERN, TICKER_RULE, normalize_ticker
 from backend.momentum.schemas import BatchEntry, BatchError, BatchRequest
@@ -39,6 +39,10 @@ Universe = Annotated[
 ]
 
 
+# The other models' scores are looked up only when `?model=` names one: as a (synchronous)
+# dependency they would cost every request, cached hits included, a hop to a worker thread.
+
+
 def _json(body: bytes, cache_status: str) -> Response:
     return Response(body, media_type="application/json", headers={"X-Cache": cache_status})
 
@@ -47,7 +51,7 @@ def _json(body: bytes, cache_status: str) -> Response:
 async def top_scores(
     service: MomentumDep,
     cache: CacheDep,
-    scores: ModelScoresDep,
+    request: Request,
     limit: Annotated[int, Query(ge=1, le=500)] = 10,
     universe: Universe = ALL,
     as_of: AsOf = None,
@@ -60,7 +64,7 @@ async def top_scores(
             "top",
             model,
             (limit, universe, as_of),
-            lambda: scores.top(model, limit, universe, as_of),
+            lambda: get_model_scores(request).top(model, limit, universe, as_of),
         )
     body, hit = await cache.cached(
         lambda v: response_key("top", cache.tag, v, limit, universe, as_of),
@@ -74,7 +78,7 @@ async def batch_scores(
     body: BatchRequest,
     service: MomentumDep,
     cache: CacheDep,
-    scores: ModelScoresDep,
+    request: Request,
     as_of: AsOf = None,
     model: ModelParam = DEFAULT_MODEL,
 ) -> Response:
@@ -98,7 +102,9 @@ async def batch_scores(
         malformed = {
             i: (e.ticker, e.error.message, e.error.details) for i, e in errors.items() if e.error
         }
-        return await serve_model_batch(scores, model, len(body.tickers), valid, malformed, as_of)
+        return await serve_model_batch(
+            get_model_scores(request), model, len(body.tickers), valid, malformed, as_of
+        )
     scored, hits, misses = await cache.batch_entries(
         valid, as_of, lambda tickers: service.batch(tickers, as_of)
     )
@@ -120,14 +126,15 @@ async def batch_scores(
 @router.get("/{ticker}", response_model=ScoreAnswer)
 async def momentum_score(
     ticker: Ticker,
-    service: MomentumDep,
-    cache: CacheDep,
-    scores: ModelScoresDep,
+    request: Request,
     as_of: AsOf = None,
     universe: Universe = ALL,
     model: ModelParam = DEFAULT_MODEL,
 ) -> Response:
     """The momentum score of one ticker (latest, or as of a past date)."""
+    # The hottest route: the cache and the service are taken from the app directly, since
+    # FastAPI's resolution of two dependencies costs about as much as a cache hit itself.
+    cache, service = await get_cache(request), await get_momentum(request)
     symbol = ticker.upper()
     if model != DEFAULT_MODEL:
         return await serve_model(
@@ -135,7 +142,7 @@ async def momentum_score(
             "score",
             model,
             (symbol, as_of, universe),
-            lambda: scores.score(model, symbol, as_of, universe),
+            lambda: get_model_scores(request).score(model, symbol, as_of, universe),
         )
     body, hit = await cache.cached(
         lambda v: score_key(cache.tag, v, symbol, as_of, universe),
@@ -149,7 +156,7 @@ async def momentum_breakdown(
     ticker: Ticker,
     service: MomentumDep,
     cache: CacheDep,
-    scores: ModelScoresDep,
+    request: Request,
     as_of: AsOf = None,
     model: ModelParam = DEFAULT_MODEL,
 ) -> Response:
@@ -162,7 +169,7 @@ async def momentum_breakdown(
             "score",
             model,
             (symbol, as_of, ALL),
-            lambda: scores.score(model, symbol, as_of, ALL),
+            lambda: get_model_scores(request).score(model, symbol, as_of, ALL),
         )
     body, hit = await cache.cached(
         lambda v: response_key("breakdown", cache.tag, v, symbol, as_of),
@@ -176,7 +183,7 @@ async def momentum_history(
     ticker: Ticker,
     service: MomentumDep,
     cache: CacheDep,
-    scores: ModelScoresDep,
+    request: Request,
     start: Annotated[dt.date | None, Query(description="First date (YYYY-MM-DD)")] = None,
     end: Annotated[dt.date | None, Query(description="Last date (YYYY-MM-DD)")] = None,
     universe: Universe = ALL,
@@ -190,7 +197,7 @@ async def momentum_history(
             "history",
             model,
             (symbol, start, end, universe),
-            lambda: scores.history(model, symbol, start, end, universe),
+            lambda: get_model_scores(request).history(model, symbol, start, end, universe),
         )
     body, hit = await cache.cached(
         lambda v: response_key("history", cache.tag, v, symbol, start, end, universe),

@@ -1,0 +1,102 @@
+"""The cache in front of the router: a cached answer of `GET /api/v1/momentum/{ticker}` is
+sent straight from the cache, before FastAPI matches the route and solves its parameters
+(which costs more than the cache lookup itself).
+
+Only the plain forms are answered here: no query string, or `as_of=YYYY-MM-DD` and/or
+`universe=<a known universe>`. The key, the data-version check and the bytes are those of the
+route itself (`backend/api/v1/momentum.py`), so the answer is the same; anything else — a
+miss, another parameter, a malformed ticker or date, an error — goes on to the route.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Callable
+from urllib.parse import parse_qsl
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from backend.cache.keys import score_key
+from backend.cache.service import ScoreCache
+from backend.market_data.bars import TICKER_RE
+from backend.momentum.universes import ALL, universe_names
+
+PREFIX = "/api/v1/momentum/"
+ROUTE = PREFIX + "{ticker}"
+# Paths under PREFIX that are other routes, not tickers.
+RESERVED = frozenset({"top"})
+# The scope key that tells the request middleware which route answered.
+ROUTE_SCOPE_KEY = "alphavelocity.route"
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_query(raw: bytes) -> tuple[dt.date | None, str] | None:
+    """(as_of, universe) of a query string this path answers, None for any other."""
+    if not raw:
+        return None, ALL
+    try:
+        pairs = parse_qsl(raw.decode("ascii"), keep_blank_values=True, strict_parsing=True)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    names = [name for name, _ in pairs]
+    if len(set(names)) != len(names) or not set(names) <= {"as_of", "universe"}:
+        return None
+    values = dict(pairs)
+    as_of = None
+    if "as_of" in values:
+        if not _DATE.match(values["as_of"]):
+            return None
+        try:
+            as_of = dt.date.fromisoformat(values["as_of"])
+        except ValueError:
+            return None
+    universe = values.get("universe", ALL)
+    if universe not in universe_names():
+        return None
+    return as_of, universe
+
+
+class ScoreFastPath:
+    def __init__(self, app: ASGIApp, cache: Callable[[], ScoreCache]) -> None:
+        self.app = app
+        self.cache = cache
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = None
+        if scope["type"] == "http" and scope["method"] == "GET":
+            body = await self._lookup(scope)
+        if body is None:
+            await self.app(scope, receive, send)
+            return
+        scope[ROUTE_SCOPE_KEY] = ROUTE
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-length", str(len(body)).encode()),
+                    (b"content-type", b"application/json"),
+                    (b"x-cache", b"hit"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async def _lookup(self, scope: Scope) -> bytes | None:
+        path: str = scope["path"]
+        if not path.startswith(PREFIX):
+            return None
+        ticker = path[len(PREFIX) :]
+        if ticker in RESERVED or not TICKER_RE.fullmatch(ticker):
+            return None
+        query = parse_query(scope.get("query_string", b""))
+        if query is None:
+            return None
+        as_of, universe = query
+        cache = self.cache()
+        symbol = ticker.upper()
+        try:
+            return await cache.lookup(lambda v: score_key(cache.tag, v, symbol, as_of, universe))
+        except Exception:  # the route answers it, with the error in the one shape
+            return None
