@@ -4,7 +4,7 @@ the route's own cached bytes."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, MutableMapping
 
 import pytest
 
@@ -71,8 +71,8 @@ def request(
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(dict(message))
 
     run_async(app(scope, receive, send))
     return sent[0]["status"], dict(sent[0]["headers"]), sent[1]["body"], scope
