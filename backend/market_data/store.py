@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     func,
+    insert,
     select,
     text,
     update,
@@ -82,7 +83,7 @@ class StoreStats:
 
 
 def _staging_table() -> Table:
-    cols = [Column("ticker", String(16)), Column("date", Date)]
+    cols: list[Column[Any]] = [Column("ticker", String(16)), Column("date", Date)]
     cols += [Column(c, BigInteger if c == "volume" else Float) for c in _BAR_FIELDS]
     return Table("staging_bars", MetaData(), *cols, prefixes=["TEMPORARY"])
 
@@ -273,17 +274,21 @@ class PriceStore:
         )
         bars["date"] = pd.to_datetime(bars["date"].astype(str), format="%Y-%m-%d")
         bars["volume"] = bars["volume"].astype("float64")
-        wide = bars.pivot(index="date", columns="ticker")
         securities = pd.DataFrame(
             sec,
             columns=["ticker", "name", "sector", "category", "is_fixed_income", "data_source"],
         ).set_index("ticker")
         tickers = sorted(bars["ticker"].unique())
+
+        def wide(column: str) -> pd.DataFrame:
+            frame = bars.pivot(index="date", columns="ticker", values=column)
+            return frame.reindex(columns=tickers).astype("float64")
+
         return PricePanel(
-            close=wide["adj_close"].reindex(columns=tickers).astype("float64"),
-            raw_close=wide["close"].reindex(columns=tickers).astype("float64"),
-            volume=wide["volume"].reindex(columns=tickers).astype("float64"),
-            split=wide["split"].reindex(columns=tickers).astype("float64"),
+            close=wide("adj_close"),
+            raw_close=wide("close"),
+            volume=wide("volume"),
+            split=wide("split"),
             securities=securities.reindex(tickers),
             data_version=version,
         )
@@ -346,10 +351,10 @@ class PriceStore:
                 missing = [t for t in tickers if t not in existing]
                 if missing:
                     conn.execute(
-                        Security.__table__.insert(),
+                        insert(Security),
                         [{"ticker": t, "is_fixed_income": False} for t in missing],
                     )
-                written = dict(
+                written: dict[str, int] = dict(
                     conn.execute(
                         text(
                             f"SELECT s.ticker, COUNT(*) FROM {staging.name} s "

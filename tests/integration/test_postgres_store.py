@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
@@ -24,7 +25,7 @@ TICKERS = ["AAPL", "MSFT", "NVDA", "TSLA", "XOM", "VTRS", "SPY", "FB"]
 
 
 @pytest.fixture(scope="module")
-def sample_subset():  # type: ignore[no-untyped-def]
+def sample_subset() -> pd.DataFrame:
     bars = read_price_file(SAMPLE_PRICES)
     return bars[bars["ticker"].isin(TICKERS)].reset_index(drop=True)
 
@@ -42,7 +43,9 @@ def test_migration_script_is_idempotent(pg_url: str) -> None:
     engine.dispose()
 
 
-def test_upsert_and_panel_match_sqlite(pg_url: str, empty_store: PriceStore, sample_subset) -> None:  # type: ignore[no-untyped-def]
+def test_upsert_and_panel_match_sqlite(
+    pg_url: str, empty_store: PriceStore, sample_subset: pd.DataFrame
+) -> None:
     engine = make_engine(pg_url)
     upgrade_to_head(engine)
     pg = PriceStore(engine)
@@ -59,7 +62,9 @@ def test_upsert_and_panel_match_sqlite(pg_url: str, empty_store: PriceStore, sam
     engine.dispose()
 
 
-def test_api_on_postgres_scores_like_sqlite(pg_url: str, empty_db_url: str, sample_subset) -> None:  # type: ignore[no-untyped-def]
+def test_api_on_postgres_scores_like_sqlite(
+    pg_url: str, empty_db_url: str, sample_subset: pd.DataFrame
+) -> None:
     scores = []
     for url in (pg_url, empty_db_url):
         engine = make_engine(url)
