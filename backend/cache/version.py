@@ -84,8 +84,9 @@ class DataVersionReader:
         url = engine.url
         self.sqlite = engine.dialect.name == "sqlite"
         self.local = self.sqlite and url.database not in (None, "", ":memory:")
+        # Names from the model only, no input.
         self.sql = (
-            f"SELECT {StoreState.data_version.key} FROM {StoreState.__tablename__} "
+            f"SELECT {StoreState.data_version.key} FROM {StoreState.__tablename__} "  # nosec B608
             f"WHERE {StoreState.id.key} = 1"
         )
         self._conn: Any = None

@@ -112,10 +112,12 @@ def _stage(conn: Connection, table: str, rows: list[tuple[Any, ...]]) -> None:
         from psycopg2.extras import execute_values
 
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        execute_values(cursor, f"INSERT INTO {table} ({cols}) VALUES %s", rows, page_size=5000)
+        # Table and column names are this module's constants; the values are bound parameters.
+        sql = f"INSERT INTO {table} ({cols}) VALUES %s"  # nosec B608
+        execute_values(cursor, sql, rows, page_size=5000)
         return
     marks = ", ".join("?" for _ in BAR_COLUMNS)
-    conn.exec_driver_sql(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)
+    conn.exec_driver_sql(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)  # nosec B608
 
 
 def _clean(value: Any) -> Any:
@@ -336,6 +338,18 @@ class PriceStore:
         excluded = " OR ".join(f"daily_bars.{c} IS DISTINCT FROM excluded.{c}" for c in _BAR_FIELDS)
         cols = ", ".join(BAR_COLUMNS)
         sets = ", ".join(f"{c} = excluded.{c}" for c in _BAR_FIELDS)
+        # Identifiers below are this module's constants; every value is a bound parameter or
+        # comes from the staging table.
+        count_changed = (
+            f"SELECT s.ticker, COUNT(*) FROM {staging.name} s "  # nosec B608
+            "LEFT JOIN daily_bars b ON b.ticker = s.ticker AND b.date = s.date "
+            f"WHERE b.ticker IS NULL OR {changed} GROUP BY s.ticker"
+        )
+        # `WHERE true` resolves SQLite's INSERT ... SELECT ... ON CONFLICT ambiguity.
+        upsert = (
+            f"INSERT INTO daily_bars ({cols}) SELECT {cols} FROM {staging.name} "  # nosec B608
+            f"WHERE true ON CONFLICT (ticker, date) DO UPDATE SET {sets} WHERE {excluded}"
+        )
         with self.engine.begin() as conn:
             staging.create(conn)
             try:
@@ -354,23 +368,8 @@ class PriceStore:
                         insert(Security),
                         [{"ticker": t, "is_fixed_income": False} for t in missing],
                     )
-                written: dict[str, int] = dict(
-                    conn.execute(
-                        text(
-                            f"SELECT s.ticker, COUNT(*) FROM {staging.name} s "
-                            "LEFT JOIN daily_bars b ON b.ticker = s.ticker AND b.date = s.date "
-                            f"WHERE b.ticker IS NULL OR {changed} GROUP BY s.ticker"
-                        )
-                    ).all()
-                )
-                # `WHERE true` resolves SQLite's INSERT ... SELECT ... ON CONFLICT ambiguity.
-                conn.execute(
-                    text(
-                        f"INSERT INTO daily_bars ({cols}) SELECT {cols} FROM {staging.name} "
-                        f"WHERE true ON CONFLICT (ticker, date) DO UPDATE SET {sets} "
-                        f"WHERE {excluded}"
-                    )
-                )
+                written: dict[str, int] = dict(conn.execute(text(count_changed)).all())
+                conn.execute(text(upsert))
             finally:
                 staging.drop(conn)
             conn.execute(
