@@ -192,8 +192,12 @@ class MomentumService:
 
     # ------------------------------------------------------------- lookups
 
-    def _locate(self, ticker: str, fetch_missing: bool = True) -> tuple[ScoreBook, str, int]:
-        book = self.book()
+    def _locate(
+        self, ticker: str, fetch_missing: bool = True, book: ScoreBook | None = None
+    ) -> tuple[ScoreBook, str, int]:
+        """The book, stored ticker and column of `ticker`; `book` saves a data-version read
+        when the caller already holds a current one (a batch)."""
+        book = book or self.book()
         stored = book.resolve(ticker)
         if stored is None and fetch_missing:
             self._fetch_missing(ticker)
@@ -279,9 +283,13 @@ class MomentumService:
     # ------------------------------------------------------------- public API
 
     def score(
-        self, ticker: str, as_of: dt.date | None = None, universe: str = ALL
+        self,
+        ticker: str,
+        as_of: dt.date | None = None,
+        universe: str = ALL,
+        book: ScoreBook | None = None,
     ) -> MomentumScore:
-        book, _, col = self._locate(ticker)
+        book, _, col = self._locate(ticker, book=book)
         return self._score(book, ticker, col, book.row_at(col, as_of), universe)
 
     def breakdown(self, ticker: str, as_of: dt.date | None = None) -> MomentumBreakdown:
@@ -401,9 +409,12 @@ class MomentumService:
 
     def batch(self, tickers: Sequence[str], as_of: dt.date | None = None) -> BatchResponse:
         results = []
+        book = self.book()  # one data-version read for the whole batch
         for ticker in tickers:
             try:
-                results.append(BatchEntry(ticker=ticker, score=self.score(ticker, as_of)))
+                score = self.score(ticker, as_of, book=book)
+                book = self._book or book  # a fetched ticker moved the version on
+                results.append(BatchEntry(ticker=ticker, score=score))
             except AppError as exc:
                 results.append(
                     BatchEntry(
