@@ -65,6 +65,7 @@ test-e2e: install-dev
 ## bench: print the speed figures beside their baselines
 bench: install-dev
 	$(PY) -m bench.momentum_bench
+	$(PY) -m bench.api_latency_bench
 	$(PY) -m bench.research_bench
 	$(PY) -m bench.http_bench
 
