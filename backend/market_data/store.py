@@ -7,7 +7,9 @@ the store's data version in the same transaction. Reads return the whole store a
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
@@ -109,12 +111,13 @@ def _stage(conn: Connection, table: str, rows: list[tuple[Any, ...]]) -> None:
     """Bulk-insert rows into the staging table with the driver's fastest path."""
     cols = ", ".join(BAR_COLUMNS)
     if conn.dialect.name == "postgresql":
-        from psycopg2.extras import execute_values
-
+        # COPY is PostgreSQL's bulk path: several times faster than multi-row INSERTs.
+        # csv writes None as an empty unquoted field, which COPY reads as NULL.
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows(rows)
+        buffer.seek(0)
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        # Table and column names are this module's constants; the values are bound parameters.
-        sql = f"INSERT INTO {table} ({cols}) VALUES %s"  # nosec B608
-        execute_values(cursor, sql, rows, page_size=5000)
+        cursor.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv)", buffer)
         return
     marks = ", ".join("?" for _ in BAR_COLUMNS)
     conn.exec_driver_sql(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)  # nosec B608
