@@ -6,13 +6,15 @@ store's data version, computed once under concurrency; `X-Cache` says hit or mis
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Callable
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import BaseModel
 
 from backend.api.deps import CacheDep, MomentumDep, get_cache, get_momentum
 from backend.api.v1.research import ModelParam, get_model_scores, serve_model, serve_model_batch
 from backend.cache.keys import response_key, score_key
+from backend.cache.service import ScoreCache
 from backend.market_data.bars import TICKER_PATTERN, TICKER_RULE, normalize_ticker
 from backend.momentum.schemas import BatchEntry, BatchError, BatchRequest
 from backend.momentum.universes import ALL
@@ -24,6 +26,7 @@ from backend.research.schemas import (
     ScoreAnswer,
     TopAnswer,
 )
+from backend.research.serving import ModelScores
 
 router = APIRouter(prefix="/momentum", tags=["momentum"])
 
@@ -47,6 +50,26 @@ def _json(body: bytes, cache_status: str) -> Response:
     return Response(body, media_type="application/json", headers={"X-Cache": cache_status})
 
 
+async def _answer(
+    cache: ScoreCache,
+    request: Request,
+    model: str,
+    model_kind: str,
+    model_parts: tuple[object, ...],
+    model_compute: Callable[[ModelScores], BaseModel],
+    key: Callable[[int], str],
+    compute: Callable[[], BaseModel],
+) -> Response:
+    """Another model's answer through `serve_model`, or the default model's from the cache
+    under `key` (computed once on a miss)."""
+    if model != DEFAULT_MODEL:
+        return await serve_model(
+            cache, model_kind, model, model_parts, lambda: model_compute(get_model_scores(request))
+        )
+    body, hit = await cache.cached(key, compute)
+    return _json(body, "hit" if hit else "miss")
+
+
 @router.get("/top", response_model=TopAnswer)
 async def top_scores(
     service: MomentumDep,
@@ -58,19 +81,16 @@ async def top_scores(
     model: ModelParam = DEFAULT_MODEL,
 ) -> Response:
     """The strongest scores of a universe on its latest scored date (or as of a date)."""
-    if model != DEFAULT_MODEL:
-        return await serve_model(
-            cache,
-            "top",
-            model,
-            (limit, universe, as_of),
-            lambda: get_model_scores(request).top(model, limit, universe, as_of),
-        )
-    body, hit = await cache.cached(
+    return await _answer(
+        cache,
+        request,
+        model,
+        "top",
+        (limit, universe, as_of),
+        lambda scores: scores.top(model, limit, universe, as_of),
         lambda v: response_key("top", cache.tag, v, limit, universe, as_of),
         lambda: service.top(limit, universe, as_of),
     )
-    return _json(body, "hit" if hit else "miss")
 
 
 @router.post("/batch", response_model=BatchAnswer)
@@ -136,19 +156,16 @@ async def momentum_score(
     # FastAPI's resolution of two dependencies costs about as much as a cache hit itself.
     cache, service = await get_cache(request), await get_momentum(request)
     symbol = ticker.upper()
-    if model != DEFAULT_MODEL:
-        return await serve_model(
-            cache,
-            "score",
-            model,
-            (symbol, as_of, universe),
-            lambda: get_model_scores(request).score(model, symbol, as_of, universe),
-        )
-    body, hit = await cache.cached(
+    return await _answer(
+        cache,
+        request,
+        model,
+        "score",
+        (symbol, as_of, universe),
+        lambda scores: scores.score(model, symbol, as_of, universe),
         lambda v: score_key(cache.tag, v, symbol, as_of, universe),
         lambda: service.score(symbol, as_of, universe),
     )
-    return _json(body, "hit" if hit else "miss")
 
 
 @router.get("/{ticker}/breakdown", response_model=BreakdownAnswer)
@@ -163,19 +180,16 @@ async def momentum_breakdown(
     """Every intermediate of the model behind a score (another model: its score with its
     signals, ranked in universe `all`)."""
     symbol = ticker.upper()
-    if model != DEFAULT_MODEL:
-        return await serve_model(
-            cache,
-            "score",
-            model,
-            (symbol, as_of, ALL),
-            lambda: get_model_scores(request).score(model, symbol, as_of, ALL),
-        )
-    body, hit = await cache.cached(
+    return await _answer(
+        cache,
+        request,
+        model,
+        "score",
+        (symbol, as_of, ALL),
+        lambda scores: scores.score(model, symbol, as_of, ALL),
         lambda v: response_key("breakdown", cache.tag, v, symbol, as_of),
         lambda: service.breakdown(symbol, as_of),
     )
-    return _json(body, "hit" if hit else "miss")
 
 
 @router.get("/{ticker}/history", response_model=HistoryAnswer)
@@ -191,16 +205,13 @@ async def momentum_history(
 ) -> Response:
     """The daily score series of one ticker."""
     symbol = ticker.upper()
-    if model != DEFAULT_MODEL:
-        return await serve_model(
-            cache,
-            "history",
-            model,
-            (symbol, start, end, universe),
-            lambda: get_model_scores(request).history(model, symbol, start, end, universe),
-        )
-    body, hit = await cache.cached(
+    return await _answer(
+        cache,
+        request,
+        model,
+        "history",
+        (symbol, start, end, universe),
+        lambda scores: scores.history(model, symbol, start, end, universe),
         lambda v: response_key("history", cache.tag, v, symbol, start, end, universe),
         lambda: service.history(symbol, start, end, universe),
     )
-    return _json(body, "hit" if hit else "miss")
