@@ -11,6 +11,8 @@ from fastapi import FastAPI
 
 from backend import __version__
 from backend.api import health, status
+from backend.api.errors import CatchAllMiddleware
+from backend.api.input_guard import ControlCharGuard
 from backend.api.v1 import api_router
 from backend.auth.setup import install_auth
 from backend.cache import build_cache
@@ -85,6 +87,8 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
     install_auth(app, settings, engine)
     install_error_handlers(app)
     app.add_middleware(ScoreFastPath, cache=lambda: cache)
+    app.add_middleware(ControlCharGuard)
+    app.add_middleware(CatchAllMiddleware)
     app.add_middleware(RequestObservabilityMiddleware, metrics=metrics)
     app.include_router(status.router)
     app.include_router(health.router)
