@@ -69,11 +69,15 @@ bench: install-dev
 	$(PY) -m bench.research_bench
 	$(PY) -m bench.http_bench
 
+## fuzz: schemathesis (--checks all, every phase) against a local server, as a user and as admin
+fuzz: install-ci
+	$(PY) scripts/fuzz_api.py
+
 ## research: compare the momentum models on the shipped sample; rewrites README's table and chart
 research: install
 	$(PY) -m backend.cli research
 
-.PHONY: help install install-dev run migrate refresh test test-unit test-integration test-e2e bench research
+.PHONY: help install install-dev run migrate refresh test test-unit test-integration test-e2e bench fuzz research
 
 # ---- pipeline: quality gates, containers, deployment (docs/pipeline.md) ------------------------
 COV_MIN ?= 85

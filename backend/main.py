@@ -13,6 +13,7 @@ from backend import __version__
 from backend.api import health, status
 from backend.api.errors import CatchAllMiddleware
 from backend.api.input_guard import ControlCharGuard
+from backend.api.openapi import install_openapi
 from backend.api.v1 import api_router
 from backend.auth.setup import install_auth
 from backend.cache import build_cache
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
     app.include_router(health.router)
     app.include_router(api_router)
     install_web(app)
+    install_openapi(app)
     return app
 
 
