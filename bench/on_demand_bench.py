@@ -95,7 +95,7 @@ def _row(label: str, ms: list[float]) -> str:
 def main() -> int:
     provider = HeldProvider()
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(  # type: ignore[call-arg]
+        settings = Settings(
             _env_file=None,
             database_url=f"sqlite:///{Path(tmp) / 'bench.db'}",
             redis_url="",
