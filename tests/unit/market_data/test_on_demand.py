@@ -129,8 +129,10 @@ def test_an_unavailable_provider_is_remembered_for_all_tickers() -> None:
 
     first, other = asyncio.run(ask("AAA")), asyncio.run(ask("BBB"))
     assert len(provider.calls) == 1
-    assert other.message == first.message == (
-        "price provider 'fake' is unavailable: connection refused"
+    assert (
+        other.message
+        == first.message
+        == ("price provider 'fake' is unavailable: connection refused")
     )
     assert other.details["ticker"] == "BBB" and first.details["ticker"] == "AAA"
     assert other.details["remembered_until"] == "2023-11-14T22:13:50+00:00"
