@@ -114,7 +114,8 @@ def main() -> int:
                 flood = [
                     pool.submit(client.get, f"/api/v1/momentum/UNKNOWN{i}") for i in range(FLOOD)
                 ]
-                while provider.in_flight < WORKERS:
+                fetcher = client.app.state.on_demand  # type: ignore[attr-defined]
+                while fetcher.pending < FLOOD or provider.in_flight < WORKERS:
                     time.sleep(0.005)
                 flooded = _rounds(client)
                 waiting = sum(not f.done() for f in flood)

@@ -259,8 +259,10 @@ def test_other_routes_answer_while_50_unknown_ticker_requests_wait_on_the_provid
     routes = ["/api/v1/categories", "/health/live", "/api/v1/momentum/AAPL", "/api/v1/securities"]
     with ThreadPoolExecutor(max_workers=50) as pool:
         flood = [pool.submit(client.get, f"/api/v1/momentum/UNK{i}") for i in range(50)]
+        fetcher = client.app.state.on_demand  # type: ignore[attr-defined]
         deadline = time.monotonic() + 10
-        while provider.in_flight < 4:  # every provider thread taken, the rest queued
+        # All 50 admitted: 4 in the provider's threads, 46 queued behind them.
+        while fetcher.pending < 50 or provider.in_flight < 4:
             assert time.monotonic() < deadline, "the fetches never filled the pool"
             time.sleep(0.01)
         slowest = 0.0
