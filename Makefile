@@ -66,6 +66,7 @@ test-e2e: install-dev
 bench: install-dev
 	$(PY) -m bench.momentum_bench
 	$(PY) -m bench.api_latency_bench
+	$(PY) -m bench.on_demand_bench
 	$(PY) -m bench.research_bench
 	$(PY) -m bench.http_bench
 

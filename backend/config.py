@@ -30,6 +30,21 @@ class Settings(BaseSettings):
     data_provider: Literal["yfinance", "none"] = "yfinance"
     provider_timeout_seconds: float = Field(10.0, gt=0)
     provider_retries: int = Field(3, ge=0, le=10)
+    # On-demand fetches (a ticker the store does not hold, asked of the live provider by a
+    # request): how long a request waits, retries included; how long a miss is remembered
+    # (the provider has no such ticker / the provider is unreachable); the provider's own
+    # threads and how many fetches may be admitted at once (more: 503 provider_busy at once);
+    # how many unknown tickers one batch may fetch; fetches per client (`limits` notation).
+    on_demand_deadline_seconds: float = Field(5.0, gt=0, le=60)
+    on_demand_miss_ttl_seconds: int = Field(3600, ge=1)
+    on_demand_unavailable_ttl_seconds: int = Field(60, ge=1)
+    on_demand_workers: int = Field(4, ge=1, le=64)
+    on_demand_max_pending: int = Field(16, ge=1, le=1024)
+    on_demand_batch_max_fetches: int = Field(3, ge=0, le=100)
+    rate_limit_on_demand: str = "20/minute"
+    # The most scores `GET /momentum/top` answers (at least the universe: `all` is 504 on
+    # the sample); at most TOP_LIMIT_CEILING, the bound declared in the OpenAPI schema.
+    top_limit_max: int = Field(10_000, ge=1, le=10_000)
 
     # Load the shipped offline sample when the store is empty at start-up.
     load_sample_on_empty: bool = True
@@ -110,7 +125,7 @@ class Settings(BaseSettings):
             raise ValueError(f"CACHE_WARMUP_TICKERS: {bad[0]!r} is not a ticker ({TICKER_RULE})")
         return ",".join(str(normalize_ticker(p)) for p in parts)
 
-    @field_validator("rate_limit_login", "rate_limit_expensive")
+    @field_validator("rate_limit_login", "rate_limit_expensive", "rate_limit_on_demand")
     @classmethod
     def _rate_limit_notation(cls, value: str) -> str:
         from limits import parse_many
@@ -120,6 +135,15 @@ class Settings(BaseSettings):
         except ValueError:
             raise ValueError(f"{value!r} is not a rate limit such as '10/minute'") from None
         return value
+
+    @model_validator(mode="after")
+    def _on_demand_pool(self) -> "Settings":
+        if self.on_demand_max_pending < self.on_demand_workers:
+            raise ValueError(
+                f"ON_DEMAND_MAX_PENDING ({self.on_demand_max_pending}) must be at least "
+                f"ON_DEMAND_WORKERS ({self.on_demand_workers})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _production_secret(self) -> "Settings":

@@ -23,6 +23,7 @@ from backend.db.engine import make_engine
 from backend.db.migrate import upgrade_to_head
 from backend.errors import install_error_handlers
 from backend.market_data.ingest import load_sample
+from backend.market_data.on_demand import OnDemandFetcher
 from backend.market_data.providers import build_provider
 from backend.market_data.providers.base import PriceProvider
 from backend.market_data.store import PriceStore
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
     metrics = Metrics()
     cache = build_cache(settings, store)
     metrics.cache = cache
+    on_demand = OnDemandFetcher(store, momentum.provider, settings, cache.backend)
     scheduler = build_scheduler(settings, store, momentum, cache, metrics)
 
     @asynccontextmanager
@@ -69,6 +71,7 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
         yield
         gc.unfreeze()
         await scheduler.stop()
+        on_demand.close()
         await cache.close()
         engine.dispose()
 
@@ -82,6 +85,7 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
     app.state.store = store
     app.state.momentum = momentum
     app.state.cache = cache
+    app.state.on_demand = on_demand
     app.state.metrics = metrics
     app.state.scheduler = scheduler
     app.state.portfolios = PortfolioService(engine, momentum)

@@ -2,10 +2,11 @@
 sent straight from the cache, before FastAPI matches the route and solves its parameters
 (which costs more than the cache lookup itself).
 
-Only the plain forms are answered here: no query string, or `as_of=YYYY-MM-DD` and/or
-`universe=<a known universe>`. The key, the data-version check and the bytes are those of the
-route itself (`backend/api/v1/momentum.py`), so the answer is the same; anything else — a
-miss, another parameter, a malformed ticker or date, an error — goes on to the route.
+Only the plain forms are answered here: no query string, or `as_of=YYYY-MM-DD` (not in the
+future) and/or `universe=<a known universe>`. The key, the data-version check and the bytes
+are those of the route itself (`backend/api/v1/momentum.py`), so the answer is the same;
+anything else — a miss, another parameter, a malformed ticker or date, a date in the future
+(which the route refuses), an error — goes on to the route.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from backend.cache.keys import score_key
 from backend.cache.service import ScoreCache
 from backend.market_data.bars import TICKER_RE
+from backend.momentum.dates import is_future
 from backend.momentum.universes import ALL, universe_names
 
 PREFIX = "/api/v1/momentum/"
@@ -50,6 +52,8 @@ def parse_query(raw: bytes) -> tuple[dt.date | None, str] | None:
         try:
             as_of = dt.date.fromisoformat(values["as_of"])
         except ValueError:
+            return None
+        if is_future(as_of):  # the route refuses it (422), whatever the cache may hold
             return None
     universe = values.get("universe", ALL)
     if universe not in universe_names():

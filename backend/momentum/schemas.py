@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
+
+from backend.validation import RequestModel
+
+# Longer than any ticker (1-15 characters), so a malformed one still gets its own error entry;
+# the whole body is refused only past this.
+MAX_BATCH_ITEM_LENGTH = 32
+MAX_BATCH_TICKERS = 500
 
 
 class LeftOut(BaseModel):
@@ -99,8 +107,12 @@ class MomentumHistory(BaseModel):
     points: list[HistoryPoint]
 
 
-class BatchRequest(BaseModel):
-    tickers: list[str] = Field(min_length=1, max_length=500)
+class BatchRequest(RequestModel):
+    tickers: list[Annotated[str, StringConstraints(max_length=MAX_BATCH_ITEM_LENGTH)]] = Field(
+        min_length=1,
+        max_length=MAX_BATCH_TICKERS,
+        description="1 to 500 tickers; a malformed one gets its own error entry",
+    )
 
 
 class BatchError(BaseModel):

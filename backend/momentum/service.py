@@ -145,6 +145,40 @@ class ScoreBook:
         return out
 
 
+class NotStored(NotFound):
+    """The store holds neither the ticker nor an alias of it (the API may then fetch it)."""
+
+    def __init__(self, ticker: str) -> None:
+        super().__init__(f"no prices stored for {ticker}", {"ticker": ticker})
+        self.ticker = ticker
+
+
+class UniverseInsufficientHistory(InsufficientHistory):
+    """No member of a universe has enough closes up to the date: what a single score answers
+    for one ticker (422 `insufficient_history`), said of the universe."""
+
+    def __init__(
+        self, universe: str, members: int, as_of: dt.date | None, first_scored: dt.date | None
+    ) -> None:
+        up_to = f"up to {as_of}" if as_of is not None else "in the store"
+        since = (
+            f"; its first scored date is {first_scored}"
+            if first_scored is not None
+            else "; none of them has ever had enough"
+        )
+        AppError.__init__(
+            self,
+            f"no member of universe {universe!r} ({members} with prices) has {MIN_CLOSES} "
+            f"closes {up_to}{since}",
+            {
+                "universe": universe,
+                "as_of": str(as_of) if as_of is not None else None,
+                "closes_needed": MIN_CLOSES,
+                "first_scored_date": str(first_scored) if first_scored is not None else None,
+            },
+        )
+
+
 class MomentumService:
     def __init__(
         self,
@@ -161,7 +195,6 @@ class MomentumService:
         )
         self._book: ScoreBook | None = None
         self._build_lock = threading.Lock()
-        self._fetch_lock = threading.Lock()
 
     # ------------------------------------------------------------- the book
 
@@ -192,57 +225,63 @@ class MomentumService:
 
     # ------------------------------------------------------------- lookups
 
-    def _locate(
-        self, ticker: str, fetch_missing: bool = True, book: ScoreBook | None = None
-    ) -> tuple[ScoreBook, str, int]:
+    def _locate(self, ticker: str, book: ScoreBook | None = None) -> tuple[ScoreBook, str, int]:
         """The book, stored ticker and column of `ticker`; `book` saves a data-version read
-        when the caller already holds a current one (a batch)."""
+        when the caller already holds a current one (a batch). NotStored when the store holds
+        neither it nor an alias of it (the API then asks the live provider: on_demand)."""
         book = book or self.book()
         stored = book.resolve(ticker)
-        if stored is None and fetch_missing:
-            self._fetch_missing(ticker)
-            book = self.book()
-            stored = book.resolve(ticker)
         if stored is None:
-            raise NotFound(f"no prices stored for {ticker}", {"ticker": ticker})
+            raise NotStored(ticker)
         return book, stored, book.column[stored]
 
-    def _fetch_missing(self, ticker: str) -> None:
-        """Ask the live provider for a ticker the store does not hold. Raises NotFound when
-        no provider is configured or it has no prices, ProviderUnavailable when unreachable."""
-        if self.provider is None:
-            raise NotFound(
-                f"no prices stored for {ticker}, and no live provider is configured "
-                "(DATA_PROVIDER=none)",
-                {"ticker": ticker, "provider": None},
-            )
-        with self._fetch_lock:
-            if self.book().resolve(ticker) is not None:
-                return
-            result = self.provider.fetch([ticker])
-            bars = result.bars
-            if bars.empty or ticker in result.failures:
-                reason = result.failures.get(ticker, "no rows returned")
-                raise NotFound(
-                    f"no prices stored for {ticker}, and provider {self.provider.name!r} has "
-                    f"none: {reason}",
-                    {"ticker": ticker, "provider": self.provider.name, "reason": reason},
-                )
-            if ticker in result.names:
-                self.store.upsert_securities([{"ticker": ticker, "name": result.names[ticker]}])
-            self.store.upsert_bars(bars, source=self.provider.name)
+    def unstored(self, tickers: Sequence[str]) -> list[str]:
+        """Those of `tickers` the store holds neither under that name nor an alias."""
+        book = self.book()
+        return [t for t in tickers if book.resolve(t) is None]
+
+    def maybe_unstored(self, tickers: Sequence[str]) -> list[str]:
+        """Those of `tickers` the score book in memory does not hold, without reading the
+        data version: a superset of `unstored` (the store never loses a ticker), so an empty
+        answer needs no database read."""
+        book = self._book
+        if book is None:
+            return list(tickers)
+        return [t for t in tickers if book.resolve(t) is None]
+
+    def _insufficient(
+        self, book: ScoreBook, ticker: str, col: int, row: int | None, asked: dt.date | None
+    ) -> InsufficientHistory:
+        """Too few closes up to the date asked (or the last close): the asked date stays in
+        the message and details, with the first stored close and the close used."""
+        found = 0 if row is None else int(book.frames.n_closes[row, col])
+        used = None if row is None else str(book.dates[row])
+        exc = InsufficientHistory(ticker, found, MIN_CLOSES, str(asked) if asked else used)
+        closes = book.close_rows(col)
+        first = str(book.dates[closes[0]]) if closes.size else None
+        exc.details.update({"first_close": first, "last_close_used": used})
+        if row is None and first is not None:
+            exc.message += f" (its first stored close is {first})"
+        return exc
 
     def _score(
-        self, book: ScoreBook, requested: str, col: int, row: int | None, universe: str
+        self,
+        book: ScoreBook,
+        requested: str,
+        col: int,
+        row: int | None,
+        universe: str,
+        asked: dt.date | None = None,
     ) -> MomentumScore:
         f = book.frames
         ticker = f.tickers[col]
         if row is None or math.isnan(f.overall[row, col]):
-            found = 0 if row is None else int(f.n_closes[row, col])
-            as_of = None if row is None else str(book.dates[row])
-            if found < MIN_CLOSES:
-                raise InsufficientHistory(ticker, found, MIN_CLOSES, as_of)
-            raise AppError(f"no score for {ticker} on {as_of} although it has {found} closes")
+            if row is None or int(f.n_closes[row, col]) < MIN_CLOSES:
+                raise self._insufficient(book, ticker, col, row, asked)
+            raise AppError(
+                f"no score for {ticker} on {book.dates[row]} although it has "
+                f"{int(f.n_closes[row, col])} closes"
+            )
         cols, ranks = book.ranks(universe)
         try:
             k = cols.index(col)
@@ -290,13 +329,13 @@ class MomentumService:
         book: ScoreBook | None = None,
     ) -> MomentumScore:
         book, _, col = self._locate(ticker, book=book)
-        return self._score(book, ticker, col, book.row_at(col, as_of), universe)
+        return self._score(book, ticker, col, book.row_at(col, as_of), universe, as_of)
 
     def breakdown(self, ticker: str, as_of: dt.date | None = None) -> MomentumBreakdown:
         book, stored, col = self._locate(ticker)
         row = book.row_at(col, as_of)
         # Same validation and error as a score (insufficient history, ...).
-        score = self._score(book, ticker, col, row, ALL)
+        score = self._score(book, ticker, col, row, ALL, as_of)
         assert row is not None
         f = book.frames
 
@@ -413,7 +452,6 @@ class MomentumService:
         for ticker in tickers:
             try:
                 score = self.score(ticker, as_of, book=book)
-                book = self._book or book  # a fetched ticker moved the version on
                 results.append(BatchEntry(ticker=ticker, score=score))
             except AppError as exc:
                 results.append(
@@ -428,19 +466,25 @@ class MomentumService:
         )
 
     def top(self, limit: int, universe: str = ALL, as_of: dt.date | None = None) -> TopResponse:
+        """The `limit` strongest scores of `universe` on its last scored date on or before
+        `as_of`. Errors as a single score's: no member with prices is 404 `not_found`, no
+        member with enough closes by then is 422 `insufficient_history`."""
         book = self.book()
         cols, ranks = book.ranks(universe)
+        if not cols:
+            raise NotFound(
+                f"no member of universe {universe!r} has stored prices",
+                {"universe": universe},
+            )
         f = book.frames
         overall = f.overall[:, cols]
-        has_score = ~np.isnan(overall).all(axis=1)
-        candidates = np.flatnonzero(has_score)
+        scored = np.flatnonzero(~np.isnan(overall).all(axis=1))
+        candidates = scored
         if as_of is not None:
             candidates = candidates[book.dates[candidates] <= np.datetime64(as_of, "D")]
         if candidates.size == 0:
-            raise NotFound(
-                f"no scores in universe {universe!r}" + (f" on or before {as_of}" if as_of else ""),
-                {"universe": universe, "as_of": str(as_of) if as_of else None},
-            )
+            first = pd.Timestamp(book.dates[scored[0]]).date() if scored.size else None
+            raise UniverseInsufficientHistory(universe, len(cols), as_of, first)
         row = int(candidates[-1])
         order = [
             k for k in np.argsort(-overall[row], kind="stable") if not np.isnan(overall[row, k])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import pandas as pd
@@ -63,7 +64,12 @@ def test_ticker_the_provider_does_not_know_is_404(
     resp = client.get("/api/v1/momentum/NOPE")
     assert resp.status_code == 404
     err = resp.json()["error"]
+    learned = err["details"].pop("learned_at")
+    until = err["details"].pop("remembered_until")
     assert err["details"] == {"ticker": "NOPE", "provider": "fake", "reason": "unknown symbol"}
+    # Remembered for ON_DEMAND_MISS_TTL_SECONDS (an hour by default).
+    span = dt.datetime.fromisoformat(until) - dt.datetime.fromisoformat(learned)
+    assert span == dt.timedelta(hours=1)
 
 
 def test_unreachable_provider_is_503_naming_it(
@@ -75,7 +81,11 @@ def test_unreachable_provider_is_503_naming_it(
         assert resp.status_code == 503
         err = resp.json()["error"]
         assert err["code"] == "provider_unavailable"
-        assert err["details"] == {"provider": "fake", "reason": "connection refused"}
+        assert {k: err["details"][k] for k in ("provider", "reason", "ticker")} == {
+            "provider": "fake",
+            "reason": "connection refused",
+            "ticker": "MSFT",
+        }
         # Stored tickers are still served.
         assert client.get("/api/v1/momentum/AAPL").status_code == 200
 

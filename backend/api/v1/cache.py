@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from backend.api.deps import AdminUser, CacheDep, MomentumDep, SettingsDep
+from backend.api.errors import error_responses
 from backend.cache.base import PATTERN_RE, PATTERN_RULE
 from backend.cache.warmup import default_warmup_tickers
 from backend.errors import InvalidInput
@@ -62,7 +64,7 @@ class ClearResponse(BaseModel):
     deleted: int
 
 
-@router.get("/stats", response_model=CacheStats)
+@router.get("/stats", response_model=CacheStats, responses=error_responses(503))
 async def cache_stats(cache: CacheDep, settings: SettingsDep) -> CacheStats:
     """Backend, reachability, keys, hits and misses, memory used and TTLs in force."""
     stats = await cache.stats()
@@ -106,11 +108,15 @@ def _warmup_tickers(raw: str | None, default: str) -> list[str]:
     return out
 
 
-@router.post("/warmup", response_model=WarmupResponse)
+@router.post(
+    "/warmup", response_model=WarmupResponse, responses=error_responses(401, 403, 422, 503)
+)
 async def cache_warmup(
     cache: CacheDep,
     service: MomentumDep,
     settings: SettingsDep,
+    request: Request,
+    _: AdminUser,
     tickers: Annotated[
         str | None,
         Query(
@@ -120,24 +126,29 @@ async def cache_warmup(
     ] = None,
 ) -> WarmupResponse:
     """Compute the latest scores of these tickers and store them; per-ticker failures (no
-    prices, too little history) are listed, not raised."""
+    prices, too little history) are listed, not raised. Tickers the store does not hold are
+    asked of the live provider (ON_DEMAND_WORKERS at a time, each within
+    ON_DEMAND_DEADLINE_SECONDS). Needs the admin token: `Authorization: Bearer <ADMIN_TOKEN>`."""
     wanted = _warmup_tickers(tickers, settings.cache_warmup_tickers)
     started = time.perf_counter()
-    result = await cache.warm(wanted, lambda ts: service.batch(ts))
+    unknown = await run_in_threadpool(service.unstored, wanted)
+    fetch_errors = await request.app.state.on_demand.obtain_many(unknown, None, None, None)
+    result = await cache.warm([t for t in wanted if t not in fetch_errors], service.batch)
+    failures = {f.ticker: f.error for f in result.failed if f.error is not None}
+    for ticker, exc in fetch_errors.items():
+        failures[ticker] = BatchError(code=exc.code, message=exc.message, details=exc.details)
     return WarmupResponse(
         requested=len(wanted),
         warmed=result.warmed,
-        failed=[
-            WarmupFailure(ticker=f.ticker, error=f.error)
-            for f in result.failed
-            if f.error is not None
-        ],
+        failed=[WarmupFailure(ticker=t, error=failures[t]) for t in wanted if t in failures],
         data_version=result.data_version,
         duration_ms=round((time.perf_counter() - started) * 1000, 3),
     )
 
 
-@router.delete("/clear", response_model=ClearResponse)
+@router.delete(
+    "/clear", response_model=ClearResponse, responses=error_responses(401, 403, 422, 503)
+)
 async def cache_clear(
     cache: CacheDep,
     _: AdminUser,

@@ -6,17 +6,23 @@ store's data version, computed once under concurrency; `X-Cache` says hit or mis
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Callable
+from typing import Annotated, Awaitable, Callable
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from backend.api.deps import CacheDep, MomentumDep, get_cache, get_momentum
+from backend.api.errors import error_responses
 from backend.api.v1.research import ModelParam, get_model_scores, serve_model, serve_model_batch
 from backend.cache.keys import response_key, score_key
 from backend.cache.service import ScoreCache
+from backend.errors import AppError, InvalidInput
 from backend.market_data.bars import TICKER_PATTERN, TICKER_RULE, normalize_ticker
+from backend.market_data.on_demand import OnDemandFetcher
+from backend.momentum.dates import FUTURE_RULE, not_in_future
 from backend.momentum.schemas import BatchEntry, BatchError, BatchRequest
+from backend.momentum.service import MomentumService, NotStored
 from backend.momentum.universes import ALL
 from backend.research.models import DEFAULT_MODEL
 from backend.research.schemas import (
@@ -35,8 +41,24 @@ Ticker = Annotated[
 ]
 AsOf = Annotated[
     dt.date | None,
-    Query(description="Score as of this date (YYYY-MM-DD): the last close on or before it"),
+    Query(
+        description="Score as of this date (YYYY-MM-DD): the last close on or before it; "
+        f"{FUTURE_RULE}"
+    ),
+    AfterValidator(not_in_future),
 ]
+Start = Annotated[
+    dt.date | None,
+    Query(description=f"First date (YYYY-MM-DD); {FUTURE_RULE}"),
+    AfterValidator(not_in_future),
+]
+End = Annotated[
+    dt.date | None,
+    Query(description=f"Last date (YYYY-MM-DD); {FUTURE_RULE}"),
+    AfterValidator(not_in_future),
+]
+# The bound the schema declares; TOP_LIMIT_MAX may set a lower one.
+TOP_LIMIT_CEILING = 10_000
 Universe = Annotated[
     str, Query(description="all, model-portfolio, or a category slug (large-cap-anchors, ...)")
 ]
@@ -48,6 +70,46 @@ Universe = Annotated[
 
 def _json(body: bytes, cache_status: str) -> Response:
     return Response(body, media_type="application/json", headers={"X-Cache": cache_status})
+
+
+def _client(request: Request) -> str | None:
+    return request.client.host if request.client is not None else None
+
+
+def _fetcher(request: Request) -> OnDemandFetcher:
+    fetcher: OnDemandFetcher = request.app.state.on_demand
+    return fetcher
+
+
+async def _fetching(request: Request, answer: Callable[[], Awaitable[Response]]) -> Response:
+    """`answer()`; when its ticker is not stored, ask the live provider for it (within the
+    on-demand limits: backend/market_data/on_demand.py) and answer again."""
+    try:
+        return await answer()
+    except NotStored as exc:
+        await _fetcher(request).obtain(exc.ticker, _client(request), request.app.state.rate_limits)
+    return await answer()
+
+
+async def _fetch_unstored(
+    request: Request, service: MomentumService, tickers: list[str]
+) -> dict[str, AppError]:
+    """Ask the provider for the tickers of a batch the store does not hold (at most
+    ON_DEMAND_BATCH_MAX_FETCHES of them); the error of each still not stored."""
+    candidates = service.maybe_unstored(tickers)
+    if not candidates:  # all in the score book in memory: no database read
+        return {}
+    unknown = await run_in_threadpool(service.unstored, candidates)
+    fetcher = _fetcher(request)
+    return await fetcher.obtain_many(
+        unknown, _client(request), request.app.state.rate_limits, fetcher.batch_max_fetches
+    )
+
+
+def _error_entry(ticker: str, exc: AppError) -> BatchEntry:
+    return BatchEntry(
+        ticker=ticker, error=BatchError(code=exc.code, message=exc.message, details=exc.details)
+    )
 
 
 async def _answer(
@@ -70,17 +132,36 @@ async def _answer(
     return _json(body, "hit" if hit else "miss")
 
 
-@router.get("/top", response_model=TopAnswer)
+# What a route that may ask the live provider for its ticker can answer besides 200.
+FETCHING_ERRORS = error_responses(404, 422, 429, 503)
+
+
+@router.get("/top", response_model=TopAnswer, responses=error_responses(404, 422, 503))
 async def top_scores(
     service: MomentumDep,
     cache: CacheDep,
     request: Request,
-    limit: Annotated[int, Query(ge=1, le=500)] = 10,
+    limit: Annotated[
+        int,
+        Query(
+            ge=1,
+            le=TOP_LIMIT_CEILING,
+            description="How many scores, highest first (TOP_LIMIT_MAX at most; a limit above "
+            "the universe's size answers all of it)",
+        ),
+    ] = 10,
     universe: Universe = ALL,
     as_of: AsOf = None,
     model: ModelParam = DEFAULT_MODEL,
 ) -> Response:
-    """The strongest scores of a universe on its latest scored date (or as of a date)."""
+    """The strongest scores of a universe on its latest scored date (or as of a date).
+    Nothing is asked of the live provider: members without prices are left out."""
+    most = request.app.state.settings.top_limit_max
+    if limit > most:
+        raise InvalidInput(
+            f"limit {limit} is above the maximum of {most} (TOP_LIMIT_MAX)",
+            {"field": "limit", "value": limit, "rule": f"1 to {most}"},
+        )
     return await _answer(
         cache,
         request,
@@ -93,7 +174,7 @@ async def top_scores(
     )
 
 
-@router.post("/batch", response_model=BatchAnswer)
+@router.post("/batch", response_model=BatchAnswer, responses=error_responses(400, 413, 422, 503))
 async def batch_scores(
     body: BatchRequest,
     service: MomentumDep,
@@ -102,7 +183,9 @@ async def batch_scores(
     as_of: AsOf = None,
     model: ModelParam = DEFAULT_MODEL,
 ) -> Response:
-    """Scores for 1 to 500 tickers; a bad ticker gets its own error, never failing the batch."""
+    """Scores for 1 to 500 tickers; a bad ticker gets its own error, never failing the batch.
+    Tickers the store does not hold are asked of the live provider, at most
+    ON_DEMAND_BATCH_MAX_FETCHES of them (the others' entries say so)."""
     valid: list[str] = []
     errors: dict[int, BatchEntry] = {}
     for i, raw in enumerate(body.tickers):
@@ -118,6 +201,7 @@ async def batch_scores(
             )
         else:
             valid.append(ticker)
+    fetch_errors = await _fetch_unstored(request, service, valid)
     if model != DEFAULT_MODEL:
         malformed = {
             i: (e.ticker, e.error.message, e.error.details) for i, e in errors.items() if e.error
@@ -126,13 +210,23 @@ async def batch_scores(
             get_model_scores(request), model, len(body.tickers), valid, malformed, as_of
         )
     scored, hits, misses = await cache.batch_entries(
-        valid, as_of, lambda tickers: service.batch(tickers, as_of)
+        [t for t in valid if t not in fetch_errors],
+        as_of,
+        lambda tickers: service.batch(tickers, as_of),
     )
     entries = iter(scored)
-    results = [
-        (errors[i].model_dump_json().encode(), False) if i in errors else next(entries)
-        for i in range(len(body.tickers))
-    ]
+    tickers = iter(valid)
+    results = []
+    for i in range(len(body.tickers)):
+        if i in errors:
+            results.append((errors[i].model_dump_json().encode(), False))
+            continue
+        ticker = next(tickers)
+        if ticker in fetch_errors:
+            entry = _error_entry(ticker, fetch_errors[ticker])
+            results.append((entry.model_dump_json().encode(), False))
+        else:
+            results.append(next(entries))
     ok = sum(1 for _, has_score in results if has_score)
     payload = b'{"count":%d,"succeeded":%d,"failed":%d,"results":[%s]}' % (
         len(results),
@@ -143,7 +237,7 @@ async def batch_scores(
     return _json(payload, f"hits={hits} misses={misses}")
 
 
-@router.get("/{ticker}", response_model=ScoreAnswer)
+@router.get("/{ticker}", response_model=ScoreAnswer, responses=FETCHING_ERRORS)
 async def momentum_score(
     ticker: Ticker,
     request: Request,
@@ -156,19 +250,22 @@ async def momentum_score(
     # FastAPI's resolution of two dependencies costs about as much as a cache hit itself.
     cache, service = await get_cache(request), await get_momentum(request)
     symbol = ticker.upper()
-    return await _answer(
-        cache,
+    return await _fetching(
         request,
-        model,
-        "score",
-        (symbol, as_of, universe),
-        lambda scores: scores.score(model, symbol, as_of, universe),
-        lambda v: score_key(cache.tag, v, symbol, as_of, universe),
-        lambda: service.score(symbol, as_of, universe),
+        lambda: _answer(
+            cache,
+            request,
+            model,
+            "score",
+            (symbol, as_of, universe),
+            lambda scores: scores.score(model, symbol, as_of, universe),
+            lambda v: score_key(cache.tag, v, symbol, as_of, universe),
+            lambda: service.score(symbol, as_of, universe),
+        ),
     )
 
 
-@router.get("/{ticker}/breakdown", response_model=BreakdownAnswer)
+@router.get("/{ticker}/breakdown", response_model=BreakdownAnswer, responses=FETCHING_ERRORS)
 async def momentum_breakdown(
     ticker: Ticker,
     service: MomentumDep,
@@ -180,38 +277,44 @@ async def momentum_breakdown(
     """Every intermediate of the model behind a score (another model: its score with its
     signals, ranked in universe `all`)."""
     symbol = ticker.upper()
-    return await _answer(
-        cache,
+    return await _fetching(
         request,
-        model,
-        "score",
-        (symbol, as_of, ALL),
-        lambda scores: scores.score(model, symbol, as_of, ALL),
-        lambda v: response_key("breakdown", cache.tag, v, symbol, as_of),
-        lambda: service.breakdown(symbol, as_of),
+        lambda: _answer(
+            cache,
+            request,
+            model,
+            "score",
+            (symbol, as_of, ALL),
+            lambda scores: scores.score(model, symbol, as_of, ALL),
+            lambda v: response_key("breakdown", cache.tag, v, symbol, as_of),
+            lambda: service.breakdown(symbol, as_of),
+        ),
     )
 
 
-@router.get("/{ticker}/history", response_model=HistoryAnswer)
+@router.get("/{ticker}/history", response_model=HistoryAnswer, responses=FETCHING_ERRORS)
 async def momentum_history(
     ticker: Ticker,
     service: MomentumDep,
     cache: CacheDep,
     request: Request,
-    start: Annotated[dt.date | None, Query(description="First date (YYYY-MM-DD)")] = None,
-    end: Annotated[dt.date | None, Query(description="Last date (YYYY-MM-DD)")] = None,
+    start: Start = None,
+    end: End = None,
     universe: Universe = ALL,
     model: ModelParam = DEFAULT_MODEL,
 ) -> Response:
     """The daily score series of one ticker."""
     symbol = ticker.upper()
-    return await _answer(
-        cache,
+    return await _fetching(
         request,
-        model,
-        "history",
-        (symbol, start, end, universe),
-        lambda scores: scores.history(model, symbol, start, end, universe),
-        lambda v: response_key("history", cache.tag, v, symbol, start, end, universe),
-        lambda: service.history(symbol, start, end, universe),
+        lambda: _answer(
+            cache,
+            request,
+            model,
+            "history",
+            (symbol, start, end, universe),
+            lambda scores: scores.history(model, symbol, start, end, universe),
+            lambda v: response_key("history", cache.tag, v, symbol, start, end, universe),
+            lambda: service.history(symbol, start, end, universe),
+        ),
     )

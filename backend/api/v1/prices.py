@@ -11,11 +11,13 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from backend.api.deps import StoreDep
+from backend.api.errors import error_responses
 from backend.errors import InvalidInput, NotFound
 from backend.market_data.bars import TICKER_PATTERN, TICKER_RULE
+from backend.momentum.dates import FUTURE_RULE, not_in_future
 
 router = APIRouter(tags=["prices"])
 
@@ -62,17 +64,23 @@ class SecurityList(BaseModel):
 
 
 @router.get(
-    "/prices/{ticker}",
-    response_model=PriceSeries,
-    responses={404: {"description": "No prices stored for the ticker (or an alias of it)"}},
+    "/prices/{ticker}", response_model=PriceSeries, responses=error_responses(404, 422, 503)
 )
 def prices(
     ticker: Annotated[
         str, Path(pattern=TICKER_PATTERN, description=f"Ticker symbol: {TICKER_RULE}; any case")
     ],
     store: StoreDep,
-    start: Annotated[dt.date | None, Query(description="First date (YYYY-MM-DD)")] = None,
-    end: Annotated[dt.date | None, Query(description="Last date (YYYY-MM-DD)")] = None,
+    start: Annotated[
+        dt.date | None,
+        Query(description=f"First date (YYYY-MM-DD); {FUTURE_RULE}"),
+        AfterValidator(not_in_future),
+    ] = None,
+    end: Annotated[
+        dt.date | None,
+        Query(description=f"Last date (YYYY-MM-DD); {FUTURE_RULE}"),
+        AfterValidator(not_in_future),
+    ] = None,
 ) -> PriceSeries:
     """The stored daily bars of one security between `start` and `end` (both inclusive),
     oldest first, with its name, sector and data source."""
@@ -97,7 +105,7 @@ def prices(
     )
 
 
-@router.get("/securities", response_model=SecurityList)
+@router.get("/securities", response_model=SecurityList, responses=error_responses(503))
 def securities(store: StoreDep) -> SecurityList:
     """Every stored security: name, sector, data source and the span of its bars."""
     rows = [SecurityOut(**s) for s in store.securities()]

@@ -23,9 +23,15 @@ class PriceProvider(Protocol):
     name: str
 
     def fetch(
-        self, tickers: Sequence[str], start: date | None = None, end: date | None = None
+        self,
+        tickers: Sequence[str],
+        start: date | None = None,
+        end: date | None = None,
+        deadline: float | None = None,
     ) -> FetchResult:
         """Daily bars for `tickers` from `start` (inclusive; None = all history) to `end`
         (inclusive; None = latest). Raises `backend.errors.ProviderUnavailable` when the
-        provider itself cannot be reached; a ticker it does not know goes in `failures`."""
+        provider itself cannot be reached, or cannot answer before `deadline` (a
+        `time.monotonic()` instant; retries included); a ticker it does not know goes in
+        `failures`."""
         ...

@@ -24,9 +24,12 @@ BRK.B); tickers are sent as given.
 Limits: the un-adjustment only sees the splits inside the fetched frame, while Yahoo adjusts for
 every split up to today. A fetch without `end` runs to the latest bar, so it sees them all; a
 fetch with an `end` before a later split gets bars still divided by that split's coefficient
-(volume multiplied by it). `timeout` reaches the price request; the time-zone lookup yfinance
-makes the first time it sees a symbol uses yfinance's own 10 s. `yf.config` is process-wide, so
-other yfinance users in the same process see exceptions raised while one of our calls runs.
+(volume multiplied by it). `timeout` (cut to the time left before a `deadline`) reaches the
+price request and the time-zone lookup yfinance makes the first time it sees a symbol (asked
+for first, since yfinance's own lookup would use 10 s); the `info` fallback yfinance tries when
+that lookup finds no zone (twice per process at most) keeps yfinance's time-outs. `yf.config`
+is process-wide, so other yfinance users in the same process see exceptions raised while one of
+our calls runs.
 """
 
 from __future__ import annotations
@@ -41,10 +44,19 @@ from typing import Any
 
 import pandas as pd
 import yfinance as yf
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
+from tenacity.stop import stop_base
 from yfinance.exceptions import (
     YFDataException,
     YFRateLimitError,
     YFTickerMissingError,
+    YFTzMissingError,
 )
 
 from backend.errors import InvalidInput, ProviderUnavailable
@@ -76,6 +88,10 @@ class _TickerFailure(Exception):
     """yfinance says this ticker has no data (unknown, delisted, nothing in range)."""
 
 
+class _OutOfTime(Exception):
+    """The deadline passed before another attempt could be made."""
+
+
 class _Transient(Exception):
     """Worth retrying: throttling or a network problem."""
 
@@ -85,13 +101,29 @@ class _Transient(Exception):
         self.cause = cause
 
 
+class _StopAtDeadline(stop_base):
+    """Stop retrying when the back-off before the next attempt would end at or past the
+    deadline (a `time.monotonic()` instant): a retry the caller can no longer wait for is not
+    made."""
+
+    def __init__(self, deadline: float, clock: Callable[[], float]) -> None:
+        self.deadline = deadline
+        self.clock = clock
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return self.clock() + retry_state.upcoming_sleep >= self.deadline
+
+
 class YFinanceProvider:
     """`PriceProvider` over yfinance, one `Ticker.history` call per ticker.
 
-    A call that is throttled or hits a network error is retried `retries` times (so at most
-    `retries + 1` attempts), sleeping `backoff * 2**n` seconds before retry n (0-based). When
-    the attempts run out, or yfinance fails in a way that is not about one ticker, `fetch`
-    raises `ProviderUnavailable`; a ticker Yahoo has no data for goes in `failures`.
+    A call that is throttled or hits a network error is retried (tenacity) `retries` times, so
+    at most `retries + 1` attempts, sleeping `backoff * 2**n` seconds before retry n
+    (0-based). With a `deadline` (a `time.monotonic()` instant) no request outlives it: each
+    attempt's time-out is cut to the time left, and a retry whose back-off would end past it is
+    not made. When the attempts or the time run out, or yfinance fails in a way that is not
+    about one ticker, `fetch` raises `ProviderUnavailable`; a ticker Yahoo has no data for goes
+    in `failures`.
     """
 
     name = PROVIDER_NAME
@@ -102,6 +134,7 @@ class YFinanceProvider:
         retries: int = 3,
         backoff: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not timeout > 0:
             raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
@@ -113,15 +146,18 @@ class YFinanceProvider:
         self.retries = retries
         self.backoff = float(backoff)
         self._sleep = sleep
+        self._clock = clock
 
     def fetch(
         self,
         tickers: Sequence[str],
         start: dt.date | None = None,
         end: dt.date | None = None,
+        deadline: float | None = None,
     ) -> FetchResult:
         """Daily bars for `tickers` from `start` to `end`, both inclusive (None: all history /
-        up to the latest bar)."""
+        up to the latest bar), all of them before `deadline` (`time.monotonic()`; None: no
+        limit but the time-out and retries)."""
         if isinstance(tickers, str):
             raise InvalidInput("tickers must be a list of tickers, not one string")
         if start is not None and end is not None and start > end:
@@ -144,7 +180,7 @@ class YFinanceProvider:
         failures: dict[str, str] = {}
         for ticker in wanted:
             try:
-                raw_frame = self._with_retries(ticker, start, end_exclusive)
+                raw_frame = self._with_retries(ticker, start, end_exclusive, deadline)
             except _TickerFailure as exc:
                 failures[ticker] = _failure_reason(ticker, str(exc))
                 continue
@@ -161,38 +197,81 @@ class YFinanceProvider:
         bars = pd.concat(frames, ignore_index=True) if frames else empty_bars()
         return FetchResult(bars=bars.reset_index(drop=True), failures=failures)
 
+    def _attempt_timeout(self, ticker: str, deadline: float | None) -> float:
+        """This attempt's time-out: the configured one, cut to the time left."""
+        if deadline is None:
+            return self.timeout
+        left = deadline - self._clock()
+        if left <= 0:
+            raise _OutOfTime(f"no time left to ask for {ticker}")
+        return min(self.timeout, left)
+
     def _with_retries(
-        self, ticker: str, start: dt.date | None, end_exclusive: dt.date | None
+        self,
+        ticker: str,
+        start: dt.date | None,
+        end_exclusive: dt.date | None,
+        deadline: float | None,
     ) -> pd.DataFrame:
         attempts = self.retries + 1
-        for attempt in range(attempts):
-            try:
-                return self._classified_download(ticker, start, end_exclusive)
-            except _Transient as exc:
-                if attempt + 1 == attempts:
-                    raise ProviderUnavailable(
-                        PROVIDER_NAME,
-                        f"{exc.kind} fetching {ticker}; gave up after {attempts} "
-                        f"attempt{'s' if attempts > 1 else ''} "
-                        f"({type(exc.cause).__name__}: {exc.cause})",
-                    ) from exc.cause
-                delay = self.backoff * 2**attempt
-                log.warning(
-                    "yfinance %s for %s (attempt %d of %d); retrying in %.1f s",
-                    exc.kind,
-                    ticker,
-                    attempt + 1,
-                    attempts,
-                    delay,
+        stop: stop_base = stop_after_attempt(attempts)
+        if deadline is not None:
+            stop = stop | _StopAtDeadline(deadline, self._clock)
+
+        def gave_up(state: RetryCallState) -> pd.DataFrame:
+            assert state.outcome is not None
+            exc = state.outcome.exception()
+            assert isinstance(exc, _Transient)
+            made = state.attempt_number
+            why = "" if made == attempts else " (no time left for another before the deadline)"
+            raise ProviderUnavailable(
+                PROVIDER_NAME,
+                f"{exc.kind} fetching {ticker}; gave up after {made} "
+                f"attempt{'s' if made > 1 else ''}{why} "
+                f"({type(exc.cause).__name__}: {exc.cause})",
+            ) from exc.cause
+
+        def before_sleep(state: RetryCallState) -> None:
+            assert state.outcome is not None
+            exc = state.outcome.exception()
+            log.warning(
+                "yfinance %s for %s (attempt %d of %d); retrying in %.1f s",
+                getattr(exc, "kind", exc),
+                ticker,
+                state.attempt_number,
+                attempts,
+                state.upcoming_sleep,
+            )
+
+        retrying = Retrying(
+            retry=retry_if_exception_type(_Transient),
+            stop=stop,
+            wait=wait_exponential(multiplier=self.backoff, exp_base=2, min=0),
+            sleep=self._sleep,
+            before_sleep=before_sleep,
+            retry_error_callback=gave_up,
+        )
+        try:
+            frame: pd.DataFrame = retrying(
+                lambda: self._classified_download(
+                    ticker, start, end_exclusive, self._attempt_timeout(ticker, deadline)
                 )
-                self._sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+            )
+        except _OutOfTime as exc:
+            raise ProviderUnavailable(
+                PROVIDER_NAME, f"the deadline passed before an answer: {exc}"
+            ) from None
+        return frame
 
     def _classified_download(
-        self, ticker: str, start: dt.date | None, end_exclusive: dt.date | None
+        self,
+        ticker: str,
+        start: dt.date | None,
+        end_exclusive: dt.date | None,
+        timeout: float,
     ) -> pd.DataFrame:
         try:
-            return self._download(ticker, start, end_exclusive)
+            return self._download(ticker, start, end_exclusive, timeout)
         except YFTickerMissingError as exc:
             raise _TickerFailure(str(exc)) from exc
         except YFRateLimitError as exc:
@@ -213,19 +292,29 @@ class YFinanceProvider:
             ) from exc
 
     def _download(
-        self, ticker: str, start: dt.date | None, end_exclusive: dt.date | None
+        self,
+        ticker: str,
+        start: dt.date | None,
+        end_exclusive: dt.date | None,
+        timeout: float,
     ) -> pd.DataFrame:
         """The one call to yfinance (tests replace this method)."""
         # No start: all history, which yfinance calls period="max".
         span: dict[str, Any] = {"period": "max"} if start is None else {"start": start}
         with _yfinance_raises():
-            frame: pd.DataFrame = yf.Ticker(ticker).history(
+            handle = yf.Ticker(ticker)
+            # The first request for a symbol looks its time zone up with yfinance's own 10 s
+            # time-out; asking for it first, with ours, keeps the whole call within `timeout`.
+            lookup_tz = getattr(handle, "_get_ticker_tz", None)
+            if lookup_tz is not None and lookup_tz(timeout=timeout) is None:
+                raise YFTzMissingError(ticker)
+            frame: pd.DataFrame = handle.history(
                 **span,
                 end=end_exclusive,
                 interval="1d",
                 auto_adjust=False,
                 actions=True,
-                timeout=self.timeout,
+                timeout=timeout,
             )
         return frame
 

@@ -75,9 +75,13 @@ class Recorder:
     def __init__(self, *script: Any) -> None:
         self.script = list(script)
         self.calls: list[tuple[str, dt.date | None, dt.date | None]] = []
+        self.timeouts: list[float] = []
 
-    def __call__(self, ticker: str, start: dt.date | None, end: dt.date | None) -> pd.DataFrame:
+    def __call__(
+        self, ticker: str, start: dt.date | None, end: dt.date | None, timeout: float
+    ) -> pd.DataFrame:
         self.calls.append((ticker, start, end))
+        self.timeouts.append(timeout)
         step = self.script.pop(0) if len(self.script) > 1 else self.script[0]
         if isinstance(step, BaseException):
             raise step
@@ -352,6 +356,88 @@ def test_network_unreachable_is_provider_unavailable() -> None:
     assert "network error fetching AAPL; gave up after 2 attempts" in info.value.reason
     assert "Failed to resolve host" in info.value.reason
     assert len(recorder.calls) == 2 and sleeps == [1.0]
+
+
+class FakeClock:
+    """A monotonic clock that moves only when the provider sleeps (or a call takes time)."""
+
+    def __init__(self, now: float = 100.0) -> None:
+        self.now = now
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def clocked_provider(
+    recorder: Recorder, clock: FakeClock, call_seconds: float = 0.0, **kwargs: Any
+) -> YFinanceProvider:
+    provider = YFinanceProvider(sleep=clock.sleep, clock=clock, **kwargs)
+
+    def timed(
+        ticker: str, start: dt.date | None, end: dt.date | None, timeout: float
+    ) -> pd.DataFrame:
+        clock.now += min(call_seconds, timeout)  # a request never runs past its time-out
+        return recorder(ticker, start, end, timeout)
+
+    provider._download = timed  # type: ignore[method-assign]
+    return provider
+
+
+def test_without_a_deadline_each_attempt_has_the_configured_timeout() -> None:
+    recorder = Recorder(YFRateLimitError(), history_frame("AAPL"))
+    clock = FakeClock()
+    provider = clocked_provider(recorder, clock, timeout=7.0, retries=2)
+    provider.fetch(["AAPL"])
+    assert recorder.timeouts == [7.0, 7.0]
+
+
+def test_the_retries_stop_at_the_deadline() -> None:
+    # Throttled every time; attempts take 1 s; back-off 1, 2, 4 s; deadline 5 s from now.
+    # Attempt 1 ends at 1 s, sleep 1 -> attempt 2 at 2 s ends at 3 s; the next back-off (2 s)
+    # would end at 5 s, the deadline: no third attempt.
+    recorder = Recorder(YFRateLimitError())
+    clock = FakeClock(100.0)
+    provider = clocked_provider(recorder, clock, call_seconds=1.0, retries=3, backoff=1.0)
+    with pytest.raises(ProviderUnavailable) as info:
+        provider.fetch(["AAPL"], deadline=105.0)
+    assert len(recorder.calls) == 2 and clock.sleeps == [1.0]
+    assert clock.now == 103.0
+    assert info.value.reason.startswith(
+        "rate limited by Yahoo (HTTP 429) fetching AAPL; gave up after 2 attempts "
+        "(no time left for another before the deadline)"
+    )
+
+
+def test_each_attempt_timeout_is_cut_to_the_time_left() -> None:
+    recorder = Recorder(CurlTimeout("timed out"), history_frame("AAPL"))
+    clock = FakeClock(0.0)
+    provider = clocked_provider(recorder, clock, call_seconds=10.0, timeout=3.0, backoff=0.5)
+    result = provider.fetch(["AAPL"], deadline=4.0)
+    # First attempt: min(3, 4) = 3 s, times out at 3 s; sleep 0.5; second: the 0.5 s left.
+    assert recorder.timeouts == [3.0, 0.5] and len(result.bars) == 16
+
+
+def test_a_deadline_already_passed_asks_nothing() -> None:
+    recorder = Recorder(history_frame("AAPL"))
+    clock = FakeClock(10.0)
+    provider = clocked_provider(recorder, clock)
+    with pytest.raises(ProviderUnavailable, match="the deadline passed before an answer"):
+        provider.fetch(["AAPL"], deadline=9.0)
+    assert recorder.calls == []
+
+
+def test_the_deadline_is_shared_by_the_tickers_of_one_fetch() -> None:
+    recorder = Recorder(lambda ticker: history_frame(ticker))
+    clock = FakeClock(0.0)
+    provider = clocked_provider(recorder, clock, call_seconds=2.0)
+    with pytest.raises(ProviderUnavailable, match="no time left to ask for MSFT"):
+        provider.fetch(["AAPL", "MSFT"], deadline=2.0)
+    assert [c[0] for c in recorder.calls] == ["AAPL"]
 
 
 def test_an_unexpected_yfinance_error_is_not_retried() -> None:
