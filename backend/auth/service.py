@@ -33,12 +33,13 @@ from sqlalchemy.exc import IntegrityError
 
 from backend.auth.errors import Conflict, RateLimited, Unauthorized
 from backend.auth.passwords import Passwords
-from backend.auth.policy import EmailRejected, normalize_email
+from backend.auth.policy import EmailRejected, PasswordRejected, check_password, normalize_email
 from backend.auth.ratelimit import RateLimits
 from backend.auth.sessions import SessionCache, SessionCheck
 from backend.config import Settings
 from backend.db.engine import make_session_factory
 from backend.db.models import RefreshToken, User
+from backend.errors import InvalidInput
 
 if TYPE_CHECKING:
     from backend.auth.schemas import Registration
@@ -165,9 +166,25 @@ class AuthService:
     # ------------------------------------------------------------------ users
 
     def register(self, account: Registration) -> AuthUser:
-        """Create a user from a validated `Registration` (normalised e-mail, a password that
-        passed the policy); Conflict when the address is taken."""
+        """Create a user from a `Registration` (its e-mail already normalised); 422 when the
+        password is easy to guess, Conflict when the address is taken."""
         email = account.email
+        try:
+            check_password(account.password, email)
+        except PasswordRejected as exc:
+            raise InvalidInput(
+                f"invalid request: password: {exc}",
+                {
+                    "fields": [
+                        {
+                            "field": "password",
+                            "location": "body",
+                            "rule": "password_too_weak",
+                            "message": str(exc),
+                        }
+                    ]
+                },
+            ) from None
         hashed = self.passwords.hash(account.password)
         taken = Conflict(f"{email} is already registered", {"field": "email", "rule": "unique"})
         try:

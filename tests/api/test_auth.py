@@ -121,6 +121,34 @@ def test_weak_passwords_are_refused_with_the_reason(
     assert login.status_code == 401  # nothing was created
 
 
+def test_the_password_check_does_not_stall_other_requests(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """zxcvbn can take a tenth of a second: it runs in the thread pool, never on the event
+    loop that serves every other request (where request bodies are validated)."""
+    import backend.auth.service as service
+
+    real = service.check_password
+
+    def slow_check(password: str, email: str | None = None) -> None:
+        time.sleep(0.6)
+        real(password, email)
+
+    monkeypatch.setattr(service, "check_password", slow_check)
+    done: list[int] = []
+    thread = threading.Thread(
+        target=lambda: done.append(register(client, "slow.check@example.com").status_code)
+    )
+    thread.start()
+    time.sleep(0.1)
+    started = time.monotonic()
+    assert client.get("/health/live").status_code == 200
+    waited = time.monotonic() - started
+    thread.join()
+    assert done == [201]
+    assert waited < 0.4  # not behind the 0.6 s check
+
+
 def test_addresses_that_look_the_same_are_one_account(client: TestClient) -> None:
     first = register(client, "Bob.Lookalike@Example.com")
     assert first.status_code == 201, first.text
