@@ -77,6 +77,8 @@ class PasswordRejected(ValueError):
 def invisible_char(value: str) -> int | None:
     """The index of the first invisible or direction-changing character, or None."""
     for index, char in enumerate(value):
+        if " " <= char <= "~":  # printable ASCII: the common case, none of these
+            continue
         code = ord(char)
         if unicodedata.category(char) in _REFUSED_CATEGORIES or any(
             lo <= code <= hi for lo, hi in _IGNORABLE_RANGES
@@ -100,6 +102,10 @@ def normalize_email(raw: str) -> str:
                 f"{INVISIBLE_RULE} are allowed",
                 INVISIBLE_RULE,
             )
+    if len(email) > EMAIL_MAX:  # before the parser: NFKC can lengthen a string 18-fold
+        raise EmailRejected(
+            f"the e-mail address has {len(email)} characters (at most {EMAIL_MAX})", EMAIL_RULE
+        )
     try:
         checked = validate_email(
             email,

@@ -1,28 +1,20 @@
 """Request and response models of the auth API.
 
-Registration normalises and checks the e-mail at the boundary (`backend.auth.policy`, cheap).
-The password's strength is checked by the service instead: zxcvbn can take a tenth of a second,
-and request bodies are validated on the event loop, where that would stall every request; the
-service runs in the thread pool and answers the same 422 shape (field `password`, rule
-`password_too_weak`). Login checks nothing but sizes and control characters: a malformed
-address is answered like a wrong password (401), never with a hint.
+The models check sizes and control characters. The account policy (`backend.auth.policy`: the
+e-mail's normal form, the password's strength) is applied by the service: request bodies are
+validated on the event loop, where zxcvbn (up to a tenth of a second) or an internationalised
+domain (milliseconds) would stall every request, while the service runs in the thread pool. It
+answers the same 422 shape (`details.fields`: field, rule `email_rejected` or
+`password_too_weak`, message). Login answers a malformed address like a wrong password (401).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict, Field
 
-from backend.auth.policy import (
-    EMAIL_MAX,
-    PASSWORD_MAX,
-    PASSWORD_MIN,
-    PASSWORD_RULE,
-    EmailRejected,
-    normalize_email,
-)
+from backend.auth.policy import EMAIL_MAX, PASSWORD_MAX, PASSWORD_MIN, PASSWORD_RULE
 from backend.validation import RequestModel
 
 
@@ -36,8 +28,7 @@ class Credentials(RequestModel):
 
 
 class Registration(Credentials):
-    """A new account: a valid e-mail address (normalised) and a password that is not easy to
-    guess."""
+    """A new account: an e-mail address and a password (the service applies the policy)."""
 
     email: str = Field(
         min_length=3,
@@ -53,14 +44,6 @@ class Registration(Credentials):
         examples=["correct horse battery staple"],
         description=f"{PASSWORD_RULE}; common and trivially weak passwords are refused",
     )
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str) -> str:
-        try:
-            return normalize_email(value)
-        except EmailRejected as exc:
-            raise PydanticCustomError("email_rejected", "{reason}", {"reason": str(exc)}) from None
 
 
 class RefreshRequest(RequestModel):

@@ -82,6 +82,14 @@ class TokenPair:
     refresh_expires_in: int
 
 
+def _refused(field: str, rule: str, message: str) -> InvalidInput:
+    """422 in the shape of a refused request body (details.fields), for the policy's rules."""
+    return InvalidInput(
+        f"invalid request: {field}: {message}",
+        {"fields": [{"field": field, "location": "body", "rule": rule, "message": message}]},
+    )
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
@@ -166,25 +174,16 @@ class AuthService:
     # ------------------------------------------------------------------ users
 
     def register(self, account: Registration) -> AuthUser:
-        """Create a user from a `Registration` (its e-mail already normalised); 422 when the
-        password is easy to guess, Conflict when the address is taken."""
-        email = account.email
+        """Create a user: the e-mail in its normal form, a password that is not easy to guess
+        (422 naming the field and rule otherwise); Conflict when the address is taken."""
+        try:
+            email = normalize_email(account.email)
+        except EmailRejected as exc:
+            raise _refused("email", "email_rejected", str(exc)) from None
         try:
             check_password(account.password, email)
         except PasswordRejected as exc:
-            raise InvalidInput(
-                f"invalid request: password: {exc}",
-                {
-                    "fields": [
-                        {
-                            "field": "password",
-                            "location": "body",
-                            "rule": "password_too_weak",
-                            "message": str(exc),
-                        }
-                    ]
-                },
-            ) from None
+            raise _refused("password", "password_too_weak", str(exc)) from None
         hashed = self.passwords.hash(account.password)
         taken = Conflict(f"{email} is already registered", {"field": "email", "rule": "unique"})
         try:
