@@ -16,7 +16,10 @@ JWT_SECRET_EXAMPLE = "change-me-to-a-long-random-secret"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # hide_input_in_errors: a refused setting must not print the secrets beside it.
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", hide_input_in_errors=True
+    )
 
     app_name: str = "AlphaVelocity"
     environment: Literal["development", "test", "staging", "production"] = "development"
@@ -83,7 +86,8 @@ class Settings(BaseSettings):
     cache_warmup_tickers: str = ""
 
     # Authentication (backend/auth): the JWT signing secret, token lifetimes, Argon2 cost.
-    # The service refuses to start in production with the example secret (or a short one).
+    # In production the service refuses to start unless JWT_SECRET_KEY (and ADMIN_TOKEN, when
+    # set) is a real secret (backend/auth/secret_rules.py: 32+ characters, 128+ bits estimated).
     jwt_secret_key: str = JWT_SECRET_EXAMPLE
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     access_token_minutes: int = Field(15, ge=1, le=1440)
@@ -91,14 +95,24 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(3, ge=1)
     argon2_memory_cost_kib: int = Field(65_536, ge=8)
     argon2_parallelism: int = Field(4, ge=1)
-    # Rate limits (slowapi; Redis storage when REDIS_URL is set, in-process otherwise), per
-    # client address, in the `limits` notation ("10/minute", "100/hour", "5/second").
+    # How long a process trusts its last check of a login (session id of an access token, user
+    # still active); a revoked access token is refused at once by the process that revoked it
+    # and within this many seconds by every other worker and replica. 0: check every request.
+    auth_session_cache_seconds: float = Field(5.0, ge=0, le=300)
+    # Rate limits (the `limits` library; Redis storage when REDIS_URL is set, in-process
+    # otherwise), in its notation ("10/minute", "100/hour", "10/15 minutes", "5/minute;50/day").
     rate_limit_enabled: bool = True
     rate_limit_login: str = "10/minute"
+    # Failed logins per account (normalised e-mail), whatever the client address.
+    rate_limit_login_account: str = "10/15 minutes"
     rate_limit_expensive: str = "30/minute"
     rate_limit_key_prefix: str = Field(
         "alphavelocity-ratelimit", pattern=r"^[A-Za-z0-9_.\-:]{1,64}$"
     )
+    # Addresses (IPs or CIDRs, comma-separated) of the reverse proxies whose X-Forwarded-For
+    # and X-Forwarded-Proto are believed; the client is the right-most address of
+    # X-Forwarded-For that is not one of them. Empty: no proxy is trusted, the peer is the client.
+    trusted_proxies: str = ""
 
     @field_validator("database_url")
     @classmethod
@@ -125,7 +139,12 @@ class Settings(BaseSettings):
             raise ValueError(f"CACHE_WARMUP_TICKERS: {bad[0]!r} is not a ticker ({TICKER_RULE})")
         return ",".join(str(normalize_ticker(p)) for p in parts)
 
-    @field_validator("rate_limit_login", "rate_limit_expensive", "rate_limit_on_demand")
+    @field_validator(
+        "rate_limit_login",
+        "rate_limit_login_account",
+        "rate_limit_expensive",
+        "rate_limit_on_demand",
+    )
     @classmethod
     def _rate_limit_notation(cls, value: str) -> str:
         from limits import parse_many
@@ -135,6 +154,13 @@ class Settings(BaseSettings):
         except ValueError:
             raise ValueError(f"{value!r} is not a rate limit such as '10/minute'") from None
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        from backend.auth.proxies import parse_trusted_proxies
+
+        return ",".join(str(net) for net in parse_trusted_proxies(value))
 
     @model_validator(mode="after")
     def _on_demand_pool(self) -> "Settings":
@@ -146,16 +172,26 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _production_secret(self) -> "Settings":
-        if self.environment == "production" and (
-            self.jwt_secret_key == JWT_SECRET_EXAMPLE
-            or self.jwt_secret_key.startswith("change-me")
-            or len(self.jwt_secret_key) < 32
-        ):
-            raise ValueError(
-                "JWT_SECRET_KEY must be set to a random secret of at least 32 characters in "
-                "production (it is the example value or too short)"
+    def _production_secrets(self) -> "Settings":
+        """In production, JWT_SECRET_KEY and ADMIN_TOKEN (when set) must be real secrets: see
+        `backend.auth.secret_rules` for the rule; the error names the setting, never the value."""
+        if self.environment != "production":
+            return self
+        from backend.auth.secret_rules import secret_problem
+
+        problems = [
+            f"{name}: {problem}"
+            for name, value in (
+                ("JWT_SECRET_KEY", self.jwt_secret_key),
+                ("ADMIN_TOKEN", self.admin_token),
             )
+            if (name == "JWT_SECRET_KEY" or value)
+            and (problem := secret_problem(value, JWT_SECRET_EXAMPLE)) is not None
+        ]
+        if self.admin_token and self.admin_token == self.jwt_secret_key:
+            problems.append("ADMIN_TOKEN: must not be the same value as JWT_SECRET_KEY")
+        if problems:
+            raise ValueError("refused in production: " + "; ".join(problems))
         return self
 
     @model_validator(mode="after")

@@ -15,6 +15,7 @@ from backend.api.errors import CatchAllMiddleware
 from backend.api.input_guard import ControlCharGuard
 from backend.api.openapi import install_openapi
 from backend.api.v1 import api_router
+from backend.auth.proxies import install_trusted_proxies
 from backend.auth.setup import install_auth
 from backend.cache import build_cache
 from backend.cache.fastpath import ScoreFastPath
@@ -95,6 +96,8 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
     app.add_middleware(ControlCharGuard)
     app.add_middleware(CatchAllMiddleware)
     app.add_middleware(RequestObservabilityMiddleware, metrics=metrics)
+    # Outermost: every layer (access log, rate limits) sees the real client (TRUSTED_PROXIES).
+    install_trusted_proxies(app, settings)
     app.include_router(status.router)
     app.include_router(health.router)
     app.include_router(api_router)

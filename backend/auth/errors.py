@@ -45,9 +45,10 @@ class RateLimited(HeaderedError):
     status_code = 429
     code = "rate_limited"
 
-    def __init__(self, limit: str, scope: str, retry_after: int) -> None:
+    def __init__(self, limit: str, scope: str, retry_after: int, what: str | None = None) -> None:
         super().__init__(
-            f"too many requests: the limit of {scope} is {limit}; retry in {retry_after} s",
+            f"too many requests: the limit of {what or scope} is {limit}; "
+            f"retry in {retry_after} s",
             {"limit": limit, "scope": scope, "retry_after_seconds": retry_after},
             {"Retry-After": str(retry_after)},
         )

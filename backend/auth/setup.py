@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from backend.auth.errors import install_auth_error_handlers
 from backend.auth.ratelimit import RateLimits
+from backend.auth.secret_rules import secret_problem
 from backend.auth.service import AuthService
 from backend.config import JWT_SECRET_EXAMPLE, Settings
 
@@ -16,11 +17,15 @@ log = logging.getLogger(__name__)
 
 
 def install_auth(app: FastAPI, settings: Settings, engine: Engine) -> None:
-    example = settings.jwt_secret_key == JWT_SECRET_EXAMPLE
-    if settings.environment != "test" and (
-        example or settings.jwt_secret_key.startswith("change-me")
-    ):
-        log.warning("JWT_SECRET_KEY is the example value: set a secret before deploying")
-    app.state.auth = AuthService(engine, settings)
+    # Production refuses these outright (Settings); elsewhere, say so before it gets there.
+    if settings.environment not in ("test", "production"):
+        for name, value in (
+            ("JWT_SECRET_KEY", settings.jwt_secret_key),
+            ("ADMIN_TOKEN", settings.admin_token),
+        ):
+            problem = secret_problem(value, JWT_SECRET_EXAMPLE) if value else None
+            if problem is not None:
+                log.warning("%s would be refused in production: %s", name, problem)
     app.state.rate_limits = RateLimits(settings)
+    app.state.auth = AuthService(engine, settings, app.state.rate_limits)
     install_auth_error_handlers(app)

@@ -1,4 +1,4 @@
-"""Request and response models of the auth, category and portfolio APIs."""
+"""Request and response models of the category and portfolio APIs."""
 
 from __future__ import annotations
 
@@ -14,34 +14,6 @@ from backend.portfolios.performance import PerformanceReport
 from backend.portfolios.rebalance import RebalancePlan
 
 TX_TYPES = "BUY, SELL, DIVIDEND, SPLIT, DEPOSIT, WITHDRAW, FEE"
-
-# ---------------------------------------------------------------------------- auth
-
-
-class Credentials(BaseModel):
-    email: str = Field(max_length=254, examples=["ada@example.com"])
-    password: str = Field(max_length=128, examples=["correct horse battery staple"])
-
-
-class RefreshRequest(BaseModel):
-    refresh_token: str = Field(max_length=2000)
-
-
-class UserOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    email: str
-    created_at: dt.datetime
-
-
-class TokenOut(BaseModel):
-    access_token: str
-    refresh_token: str = Field(description="Single use: /auth/refresh returns a new pair")
-    token_type: str = "bearer"
-    expires_in: int = Field(description="Seconds the access token is valid")
-    refresh_expires_in: int = Field(description="Seconds the refresh token is valid")
-
 
 # ---------------------------------------------------------------------------- categories
 
