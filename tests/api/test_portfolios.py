@@ -74,7 +74,7 @@ def test_create_list_get_rename_delete(api: Api, client: TestClient, owner: User
     assert renamed.json()["version"] == 1
     detail = client.get(f"{P}/{pid}", headers=h).json()
     assert detail["name"] == "Momentum"
-    assert detail["positions"] == [] and detail["summary"]["cash"] == 0
+    assert detail["positions"] == [] and detail["summary"]["cash"] == "0"
     assert client.delete(f"{P}/{pid}", headers=h).status_code == 204
     assert_error(client.get(f"{P}/{pid}", headers=h), 404, "not_found")
     assert [p["id"] for p in client.get(P, headers=h).json()] == [other]
@@ -90,18 +90,23 @@ def test_holdings_cash_and_gains_come_from_the_ledger(
     seed(api, h, pid)
     body = client.get(f"{P}/{pid}", headers=h).json()
     (aapl,) = body["positions"]
-    # Cost: 10*75+1 + 10*85+1 = 1602; average 80.1; sold 5 -> cost 1602 - 5*80.1 = 1201.5.
-    assert aapl["shares"] == 15
-    assert aapl["cost_basis"] == pytest.approx(1201.5)
-    assert aapl["average_cost"] == pytest.approx(80.1)
-    assert aapl["realised_gain"] == pytest.approx(5 * 120 - 5 * 80.1)
-    assert aapl["dividends"] == pytest.approx(15 * 0.205)
-    assert aapl["price"] == pytest.approx(133.5)  # the sample's last AAPL close
-    assert aapl["unrealised_gain"] == pytest.approx(15 * 133.5 - 1201.5)
+    # Exact decimals, as decimal text (README "Portfolios"). Cost: 10*75+1 + 10*85+1 = 1602;
+    # average 80.1; sold 5 -> cost 1602 - 5*80.1 = 1201.5; realised 600 - 400.5 = 199.5.
+    assert aapl["shares"] == "15"
+    assert aapl["cost_basis"] == "1201.5"
+    assert aapl["average_cost"] == "80.1"
+    assert aapl["realised_gain"] == "199.5"
+    assert aapl["dividends"] == "3.075"  # 15 x 0.205
+    assert aapl["price"] == 133.5  # the sample's last AAPL close
+    assert aapl["market_value"] == "2002.5"  # 15 x 133.5: this position only
+    assert aapl["unrealised_gain"] == "801"  # 2002.5 - 1201.5
     s = body["summary"]
-    assert s["cash"] == pytest.approx(10000 - 1602 + 600 + 15 * 0.205)
-    assert s["deposits"] == 10000 and s["implicit_deposits"] == 0
-    assert s["market_value"] == pytest.approx(s["cash"] + 15 * 133.5)
+    # 10000 - 1602 + 600 + 3.075: a float ledger said 9001.074999999999.
+    assert s["cash"] == "9001.075"
+    assert s["deposits"] == "10000" and s["implicit_deposits"] == "0"
+    assert s["holdings_value"] == "2002.5"  # the positions without cash
+    assert s["total_value"] == "11003.575"  # positions plus cash
+    assert "market_value" not in s
     assert body["transactions"] == 5 and body["version"] == 5
 
 
@@ -146,13 +151,11 @@ FUTURE = (dt.date.today() + dt.timedelta(days=3)).isoformat()
         ({"type": "BUY", "ticker": "AAPL", "quantity": 1, "price": -100}, "price", "ge_0"),
         ({"type": "BUY", "ticker": "AAPL", "quantity": 1, "price": 1, "fees": -1}, "fees",
          "ge_0"),
-        ({"type": "SWAP", "ticker": "AAPL", "quantity": 1, "price": 1}, "type", "known"),
         ({"type": "BUY", "ticker": "AAPL", "quantity": 1, "price": 1, "date": FUTURE}, "date",
          "not_in_future"),
         ({"type": "SPLIT", "ticker": "AAPL", "quantity": 0}, "quantity", "gt_0"),
-        ({"type": "BUY", "ticker": "bad$", "quantity": 1, "price": 1}, "ticker", "format"),
         ({"type": "BUY", "quantity": 1, "price": 1}, "ticker", "required"),
-        ({"type": "WITHDRAW", "quantity": 1e9}, "quantity", "not_more_than_cash"),
+        ({"type": "WITHDRAW", "quantity": 1e8}, "quantity", "not_more_than_cash"),
     ],
 )  # fmt: skip
 def test_rules_refuse_with_422_and_store_nothing(
@@ -204,8 +207,8 @@ def test_backdated_entries_and_deletes_are_checked_against_the_history(
     api.add(h, pid, date="2020-01-03", type="BUY", ticker="MSFT", quantity=10, price=160)
     api.add(h, pid, date="2020-02-03", type="SPLIT", ticker="MSFT", quantity=4)
     (pos,) = client.get(f"{P}/{pid}", headers=h).json()["positions"]
-    assert pos["shares"] == 40 and pos["average_cost"] == pytest.approx(40.0)
-    assert client.get(f"{P}/{pid}", headers=h).json()["summary"]["implicit_deposits"] == 1600
+    assert pos["shares"] == "40" and pos["average_cost"] == "40"
+    assert client.get(f"{P}/{pid}", headers=h).json()["summary"]["implicit_deposits"] == "1600"
 
 
 # ------------------------------------------------------------------------------ CSV
@@ -315,7 +318,7 @@ def test_csv_must_be_utf8(api: Api, client: TestClient, owner: User) -> None:
     h = owner["headers"]
     pid = api.portfolio(h)
     resp = client.post(f"{P}/{pid}/transactions/import", content=b"\xff\xfe\x00", headers=h)
-    assert assert_error(resp, 422, "invalid_input")["details"]["field"] == "body"
+    assert assert_error(resp, 422, "invalid_import")["details"]["errors"][0]["rule"] == "utf8"
 
 
 # ------------------------------------------------------------------------------ views
@@ -329,7 +332,7 @@ def test_analysis_of_a_user_portfolio(api: Api, client: TestClient, owner: User)
     resp = client.get(f"{P}/{pid}/analysis", headers=h)
     assert resp.status_code == 200, resp.text
     body = resp.json()
-    assert body["realised_gain"] == pytest.approx(5 * 120 - 5 * 80.1)
+    assert body["realised_gain"] == "199.5"  # 5 * 120 - 5 * 80.1, exact
     assert body["prices_as_of"] == "2021-04-21"
     a = body["analysis"]
     by_ticker = {x["ticker"]: x for x in a["holdings"]}
@@ -342,9 +345,13 @@ def test_analysis_of_a_user_portfolio(api: Api, client: TestClient, owner: User)
     assert zzzz["value"] == pytest.approx(100.0)
     assert zzzz["category"] == "Uncategorised"
     assert a["unpriced"] == ["ZZZZ"]
-    cash = client.get(f"{P}/{pid}", headers=h).json()["summary"]["cash"]
-    assert a["cash"] == pytest.approx(cash)
-    assert a["total_value"] == pytest.approx(cash + 15 * 133.5 + 100)
+    # The analysis is floating-point maths; its amounts are rounded to 6 places in JSON.
+    # Cash: 9001.075 after the seed, less the 2 ZZZZ @ 50 bought.
+    assert client.get(f"{P}/{pid}", headers=h).json()["summary"]["cash"] == "8901.075"
+    assert a["cash"] == 8901.075
+    assert a["total_value"] == 11003.575  # 8901.075 + 15 * 133.5 + 100 (ZZZZ at cost)
+    assert a["holdings_value"] == 2102.5 and a["market_valued"] == 2002.5
+    assert a["cost_valued"] == 100
     large = next(c for c in a["categories"] if c["name"] == "Large-Cap Anchors")
     assert large["drift"] == pytest.approx(15 * 133.5 / a["total_value"] - 0.20)
 
@@ -357,8 +364,7 @@ def test_rebalance_of_a_user_portfolio(api: Api, client: TestClient, owner: User
     assert resp.status_code == 200, resp.text
     body = resp.json()
     plan = body["plan"]
-    cash = client.get(f"{P}/{pid}", headers=h).json()["summary"]["cash"]
-    assert plan["cash_before"] == pytest.approx(cash + 2500)
+    assert plan["cash_before"] == 11501.075  # 9001.075 in the ledger + 2500 new
     bought = sum(t["amount"] for t in plan["trades"] if t["side"] == "buy")
     sold = sum(t["amount"] for t in plan["trades"] if t["side"] == "sell")
     assert bought <= plan["cash_before"] + sold + 1e-6
@@ -384,13 +390,13 @@ def test_performance_of_a_user_portfolio(api: Api, client: TestClient, owner: Us
     points = body["series"]
     assert points[0]["date"] == "2020-01-02" and points[-1]["date"] == "2020-12-31"
     # On the first day: 10,000 deposited, nothing bought yet.
-    assert points[0]["value"] == pytest.approx(10000)
+    assert points[0]["total_value"] == pytest.approx(10000)
     # Day values are shares x close + cash; TWR chains them with the flows neutralised.
     index = {p["date"]: p for p in points}
     assert index["2020-01-03"]["cash"] == pytest.approx(10000 - 751)
     twr = 1.0
     for prev, cur in zip(points, points[1:]):
-        twr *= (cur["value"] - (cur["flow"] or 0)) / prev["value"]
+        twr *= (cur["total_value"] - (cur["flow"] or 0)) / prev["total_value"]
     assert body["twr"] == pytest.approx(twr - 1)
     assert body["max_drawdown"] <= 0 and body["volatility"] > 0
     # Over a window where money came in, the flow is neutralised (not a gain).
@@ -429,7 +435,7 @@ def test_performance_says_when_a_holding_has_no_prices(
     assert body["twr"] is None  # nothing can be valued: no return, rather than a made-up one
     assert body["price_basis"] == {"ZZZZ": None}
     assert body["unvalued_days"][0] == "2020-01-02"
-    assert all(p["value"] is None for p in body["series"])
+    assert all(p["total_value"] is None for p in body["series"])
     assert any("ZZZZ" in n for n in body["notes"])
 
 
@@ -587,4 +593,4 @@ def test_parallel_writes_keep_the_ledger_consistent(
     body = client.get(f"{P}/{pid}", headers=h).json()
     assert body["positions"] == []
     assert body["transactions"] == 11
-    assert body["summary"]["realised_gain"] == pytest.approx(50.0)
+    assert body["summary"]["realised_gain"] == "50"  # 10 x (80 - 75)
