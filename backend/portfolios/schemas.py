@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -31,7 +32,17 @@ TX_TYPES = "BUY, SELL, DIVIDEND, SPLIT, DEPOSIT, WITHDRAW, FEE"
 # and its rules answer 422 `ledger_rule` naming the field and the rule.
 
 
+_INPUT_TEXT = re.compile(decimals.INPUT_TEXT_PATTERN)
+
+
 def _decimal_in(value: Any) -> Decimal:
+    if isinstance(value, str) and not _INPUT_TEXT.fullmatch(value):
+        raise PydanticCustomError(
+            "decimal_text",
+            "a decimal string must be plain decimal text: up to {digits} digits, then at most "
+            '{places} decimal places (e.g. "75.09")',
+            {"digits": decimals.PRECISION - decimals.SCALE, "places": decimals.SCALE},
+        )
     try:
         return decimals.parse(value)
     except DecimalRuleError as exc:

@@ -594,3 +594,236 @@ def test_parallel_writes_keep_the_ledger_consistent(
     assert body["positions"] == []
     assert body["transactions"] == 11
     assert body["summary"]["realised_gain"] == "50"  # 10 x (80 - 75)
+
+
+# ------------------------------------------------------------------------------ hostile input
+
+
+@pytest.mark.parametrize(
+    "path, body, field",
+    [
+        ("", {"name": "a\x00b"}, "name"),
+        ("", {"name": "tab\there"}, "name"),
+        ("/{pid}/transactions",
+         {"date": "2020-01-02", "type": "DEPOSIT", "quantity": 1, "note": "a\x00b"}, "note"),
+        ("/{pid}/transactions",
+         {"date": "2020-01-02", "type": "BUY", "ticker": "AA\x00PL", "quantity": 1, "price": 1},
+         "ticker"),
+        ("/{pid}/transactions",
+         {"date": "2020-01-02", "type": "DEP\x00OSIT", "quantity": 1}, "type"),
+        ("/{pid}/transactions", {"date": "2020-01-02", "type": "deposit", "quantity": 1}, "type"),
+        ("/{pid}/transactions",
+         {"date": "2020-01-02", "type": "DEPOSIT", "quantity": "1\x00"}, "quantity"),
+        ("/{pid}/transactions", {"date": "2020-01-02", "type": "DEPOSIT", "quantity": True},
+         "quantity"),
+        ("/{pid}/transactions",
+         {"date": "2020-01-02", "type": "DEPOSIT", "quantity": 1, "colour": "red"}, "colour"),
+    ],
+)  # fmt: skip
+def test_control_characters_and_bad_values_in_json_name_the_field(
+    api: Api, client: TestClient, owner: User, path: str, body: dict[str, Any], field: str
+) -> None:
+    h = owner["headers"]
+    pid = api.portfolio(h)
+    before = client.get(P, headers=h).json()
+    resp = client.post(P + path.format(pid=pid), json=body, headers=h)
+    err = assert_error(resp, 422, "invalid_input")
+    assert err["details"]["fields"][0]["field"] == field
+    assert client.get(P, headers=h).json() == before  # nothing stored
+
+
+def test_control_characters_in_a_rename_and_notes_with_newlines(
+    api: Api, client: TestClient, owner: User
+) -> None:
+    h = owner["headers"]
+    pid = api.portfolio(h)
+    err = assert_error(client.patch(f"{P}/{pid}", json={"name": "x\x1by"}, headers=h), 422,
+                       "invalid_input")  # fmt: skip
+    assert err["details"]["fields"][0]["field"] == "name"
+    ok = api.add(h, pid, date="2020-01-02", type="DEPOSIT", quantity=1, note="line 1\nline\t2")
+    assert ok.status_code == 201 and ok.json()["note"] == "line 1\nline\t2"
+
+
+@pytest.mark.parametrize(
+    "tx, field, rule",
+    [
+        ({"type": "BUY", "ticker": "AAPL", "quantity": 1e308, "price": 1}, "quantity",
+         "max_magnitude"),
+        ({"type": "BUY", "ticker": "AAPL", "quantity": 999999999, "price": 999999999}, "quantity",
+         "max_amount"),
+        ({"type": "DEPOSIT", "quantity": 0.1234567}, "quantity", "max_decimals"),
+        ({"type": "DEPOSIT", "quantity": "1e3"}, "quantity", "decimal_text"),  # plain text only
+        ({"type": "DEPOSIT", "quantity": "-5"}, "quantity", "decimal_text"),
+        ({"type": "SPLIT", "ticker": "AAPL", "quantity": 999999999}, "quantity", "max_amount"),
+    ],
+)  # fmt: skip
+def test_overflowing_amounts_are_refused_and_nothing_is_written(
+    api: Api, client: TestClient, owner: User, tx: dict[str, Any], field: str, rule: str
+) -> None:
+    h = owner["headers"]
+    pid = api.portfolio(h)
+    seed(api, h, pid)  # 15 AAPL held: a 999,999,999-for-1 split would be 1.5e10 shares...
+    api.add(h, pid, date="2020-09-01", type="BUY", ticker="AAPL", quantity=999999, price=1)
+    before = client.get(f"{P}/{pid}", headers=h).json()
+    resp = api.add(h, pid, **{"date": "2021-01-04", **tx})
+    err = resp.json()["error"]
+    assert resp.status_code == 422, resp.text
+    where = err["details"]["fields"][0] if "fields" in err["details"] else err["details"]
+    assert where["field"] == field and where["rule"] == rule, err
+    after = client.get(f"{P}/{pid}", headers=h).json()
+    assert after == before
+    # Every view still answers, with finite numbers.
+    for view in ("", "/analysis", "/performance", "/rebalance", "/transactions/export"):
+        assert client.get(f"{P}/{pid}{view}", headers=h).status_code == 200, view
+
+
+def test_decimal_strings_are_accepted_and_answers_carry_no_float_residue(
+    api: Api, client: TestClient, owner: User
+) -> None:
+    h = owner["headers"]
+    pid = api.portfolio(h)
+    for amount in (0.1, "0.2"):
+        assert (
+            api.add(h, pid, date="2020-01-02", type="DEPOSIT", quantity=amount).status_code == 201
+        )
+    resp = api.add(h, pid, date="2020-01-03", type="BUY", ticker="MSFT", quantity="3",
+                   price="160.62", fees=0.05)  # fmt: skip
+    assert resp.json()["quantity"] == "3" and resp.json()["price"] == "160.62"
+    s = client.get(f"{P}/{pid}", headers=h).json()["summary"]
+    assert s["deposits"] == "0.3"  # a float ledger said 0.30000000000000004
+    # 3 x 160.62 + 0.05 = 481.91 funded: 0.3 from cash, 481.61 implicitly.
+    assert s["implicit_deposits"] == "481.61" and s["cash"] == "0"
+    assert s["net_contributions"] == "481.91"
+    (pos,) = client.get(f"{P}/{pid}", headers=h).json()["positions"]
+    assert pos["cost_basis"] == "481.91" and pos["average_cost"] == "160.636666666667"
+
+
+def test_openapi_declares_errors_and_decimal_text(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    paths = schema["paths"]
+    for path, methods in paths.items():
+        if not path.startswith(("/api/v1/portfolios", "/api/v1/portfolio/", "/api/v1/categories")):
+            continue
+        for method, op in methods.items():
+            declared = set(op["responses"])
+            assert "422" in declared and "503" in declared, (method, path)
+            for status in declared - {"200", "201", "204"}:
+                ref = op["responses"][status]["content"]["application/json"]["schema"]["$ref"]
+                assert ref.endswith("/ErrorBody"), (method, path, status)
+    assert {"401", "403", "404"} <= set(
+        paths["/api/v1/portfolios/{portfolio_id}"]["get"]["responses"]
+    )
+    assert "429" in paths["/api/v1/portfolios/{portfolio_id}/performance"]["get"]["responses"]
+    components = schema["components"]["schemas"]
+    summary = components["LedgerSummary"]["properties"]
+    assert summary["cash"]["type"] == "string" and summary["cash"]["format"] == "decimal"
+    assert "total_value" in summary and "holdings_value" in summary
+    assert "market_value" not in summary
+    tx_in = components["TransactionIn"]["properties"]
+    assert {s["type"] for s in tx_in["quantity"]["anyOf"]} == {"number", "string"}
+    assert tx_in["quantity"]["anyOf"][1]["pattern"] == r"^\d{1,9}(\.\d{1,6})?$"
+
+
+# ------------------------------------------------------------------------------ hostile CSV
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"date,type,quantity,note\r2020-01-02,DEPOSIT,5,\r",
+        b"date,type,quantity,note\n2020-01-02,DEPOSIT,5," + b"x" * 300_000 + b"\n",
+        b"date,type,quantity,note\n2020-01-02,DEP\x00OSIT,5,\n",
+        b"date,type,quantity,note\n2020-01-02,DEPOSIT,5,caf\xe9\n",
+        b"\xff\xfed\x00a\x00t\x00e\x00",
+        b'date,type,quantity,note\n2020-01-02,DEPOSIT,5,"open\n',
+        b"date,type,quantity\n2020-01-02,DEPOSIT,1e308\n",
+        b"\x00" * 1000,
+        b"date,type,quantity\n" + b"2020-01-02,DEPOSIT,1\n" * 20_001,
+    ],
+)
+def test_any_csv_is_imported_whole_or_refused_by_line_never_500(
+    api: Api, client: TestClient, owner: User, raw: bytes
+) -> None:
+    h = owner["headers"]
+    pid = api.portfolio(h)
+    resp = client.post(f"{P}/{pid}/transactions/import", content=raw,
+                       headers={**h, "content-type": "text/csv"})  # fmt: skip
+    if resp.status_code == 201:
+        assert resp.json()["imported"] >= 1
+        return
+    err = assert_error(resp, 422, "invalid_import")
+    assert err["details"]["errors"] and all(
+        set(e) == {"line", "field", "rule", "reason"} for e in err["details"]["errors"]
+    )
+    assert client.get(f"{P}/{pid}", headers=h).json()["transactions"] == 0
+
+
+def test_a_huge_csv_is_refused_without_reading_it_all(
+    api: Api, client: TestClient, owner: User
+) -> None:
+    h = owner["headers"]
+    pid = api.portfolio(h)
+
+    def body() -> Iterator[bytes]:
+        for _ in range(64):  # 64 MiB offered
+            yield b"x" * (1 << 20)
+
+    resp = client.post(f"{P}/{pid}/transactions/import", content=body(),
+                       headers={**h, "content-type": "text/csv"})  # fmt: skip
+    err = assert_error(resp, 422, "invalid_import")
+    assert err["details"]["errors"][0]["rule"] == "max_bytes"
+
+
+def test_export_neutralises_formulas_and_round_trips(
+    api: Api, client: TestClient, owner: User
+) -> None:
+    h = owner["headers"]
+    pid = api.portfolio(h)
+    notes = ["=HYPERLINK(\"http://evil\",\"x\")", "+1", "-2+3", "@SUM(1)", "\tx", "'quoted",
+             "plain, with comma", "two\r\nlines"]  # fmt: skip
+    for i, note in enumerate(notes):
+        assert api.add(h, pid, date="2020-01-02", type="DEPOSIT", quantity=i + 1,
+                       note=note).status_code == 201  # fmt: skip
+    exported = client.get(f"{P}/{pid}/transactions/export", headers=h).text
+    cells = [row[-1] for row in csv.reader(io.StringIO(exported, newline=""))][1:]
+    assert cells == ["'=HYPERLINK(\"http://evil\",\"x\")", "'+1", "'-2+3", "'@SUM(1)", "'\tx",
+                     "''quoted", "plain, with comma", "two\r\nlines"]  # fmt: skip
+    copy = api.portfolio(h, "copy")
+    assert post_csv(client, copy, exported, h).status_code == 201
+    original = client.get(f"{P}/{pid}/transactions", headers=h).json()["items"]
+    again = client.get(f"{P}/{copy}/transactions", headers=h).json()["items"]
+    keys = ("date", "type", "ticker", "quantity", "price", "fees", "note")
+    assert [{k: t[k] for k in keys} for t in again] == [{k: t[k] for k in keys} for t in original]
+    assert [t["note"] for t in again] == notes
+
+
+# ------------------------------------------------------------------------------ model splits
+
+
+# Closes of the sample on 2020-08-28 and 2020-08-31 (AAPL's 4-for-1 split day), as traded, of
+# the model holdings that the sample has prices for.
+MODEL_CLOSES = {  # ticker: (shares today, close 08-28, close 08-31)
+    "NVDA": (7, 525.91, 534.98), "AVGO": (4, 344.82, 347.15), "MSFT": (2, 228.91, 225.53),
+    "META": (1, 293.66, 293.20), "NOW": (1, 487.87, 482.02), "AAPL": (4, 499.23, 129.04),
+    "GOOGL": (4, 1639.43, 1629.53), "DLR": (6, 154.29, 155.65), "IRM": (10, 30.34, 30.09),
+    "CCI": (10, 163.79, 163.25),
+}  # fmt: skip
+
+
+def test_model_performance_applies_splits_to_the_share_counts(client: TestClient) -> None:
+    body = client.get(
+        "/api/v1/portfolio/performance", params={"start": "2020-08-28", "end": "2020-08-31"}
+    ).json()
+    first, last = body["series"]
+    # By hand: on 08-28 the model held 1 AAPL (4 today / the 4-for-1 after it) at 499.23:
+    # 3681.37 + 1379.28 + 457.82 + 293.66 + 487.87 + 499.23 + 6557.72 + 925.74 + 303.40
+    # + 1637.90 = 16223.99; on 08-31, 4 AAPL at 129.04: 16261.32.
+    assert first["total_value"] == 16223.99 and last["total_value"] == 16261.32
+    before = sum(n * (c0 / 4 if t == "AAPL" else c0) for t, (n, c0, _) in MODEL_CLOSES.items())
+    assert first["total_value"] == pytest.approx(before)
+    assert body["twr"] == pytest.approx(16261.32 / 16223.99 - 1)  # +0.23%, not -8.2%
+    # The same days as one day each: every other holding is unchanged, AAPL still 4.
+    after = client.get(
+        "/api/v1/portfolio/performance", params={"start": "2020-08-31", "end": "2020-09-01"}
+    ).json()
+    assert after["series"][0]["total_value"] == 16261.32
