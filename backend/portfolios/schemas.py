@@ -182,7 +182,7 @@ class CategoryAnalysisOut(BaseModel):
     unscored: list[ScoredTicker]
 
 
-Target = Annotated[float, Field(ge=0, le=1)]
+Target = Annotated[float, Field(ge=0, le=1, strict=True)]
 TickerIn = Annotated[str, Field(pattern=TICKER_PATTERN, examples=["NVDA"])]
 
 
