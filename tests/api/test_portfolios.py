@@ -827,3 +827,27 @@ def test_model_performance_applies_splits_to_the_share_counts(client: TestClient
         "/api/v1/portfolio/performance", params={"start": "2020-08-31", "end": "2020-09-01"}
     ).json()
     assert after["series"][0]["total_value"] == 16261.32
+
+
+@pytest.mark.parametrize(
+    "body, field, rule",
+    [
+        ({"holdings": {"AAPL": 1e308}}, "holdings.AAPL", "max_magnitude"),
+        ({"holdings": {"AAPL": 1}, "cash": False}, "cash", "number"),
+        ({"holdings": {"AAPL": 1}, "cash": 1e300}, "cash", "max_magnitude"),
+        ({"holdings": {"AAPL": 1}, "cost_basis": {"AAPL": 0.1234567}}, "cost_basis.AAPL",
+         "max_decimals"),
+        ({"holdings": {"AA\x00PL": 1}}, "holdings", "value_error"),
+    ],
+)  # fmt: skip
+def test_analyze_refuses_amounts_that_could_overflow(
+    client: TestClient, body: dict[str, Any], field: str, rule: str
+) -> None:
+    err = assert_error(client.post("/api/v1/portfolio/analyze", json=body), 422, "invalid_input")
+    where = err["details"]["fields"][0] if "fields" in err["details"] else err["details"]
+    assert where["field"].startswith(field) and where["rule"] == rule, err
+    # The largest accepted holding is valued with finite numbers.
+    ok = client.post("/api/v1/portfolio/analyze", json={"holdings": {"AAPL": 999999999.999999}})
+    # 999,999,999.999999 x 133.5 = 133,499,999,999.9998665 (a float holds it to ~1e-5).
+    total = ok.json()["analysis"]["total_value"]
+    assert ok.status_code == 200 and total == pytest.approx(133499999999.9998665, rel=1e-15)
