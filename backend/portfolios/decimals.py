@@ -29,7 +29,6 @@ from decimal import (
     DivisionByZero,
     InvalidOperation,
     Overflow,
-    localcontext,
 )
 from typing import Annotated, Final
 
@@ -119,7 +118,8 @@ def check_input(value: Decimal) -> Decimal:
         raise DecimalRuleError(
             "max_magnitude", f"{shown(value)} is above the largest accepted value {MAX_INPUT}"
         )
-    if decimal_places(value) > SCALE:
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -SCALE and decimal_places(value) > SCALE:
         raise DecimalRuleError(
             "max_decimals", f"{shown(value)} has more than {SCALE} decimal places"
         )
@@ -133,14 +133,12 @@ def within_amount(value: Decimal) -> bool:
 
 def quantize(value: Decimal, quantum: Decimal = DERIVED_QUANTUM) -> Decimal:
     """`value` rounded half-even to the places of `quantum` (12 by default)."""
-    with localcontext(CONTEXT):
-        return value.quantize(quantum, rounding=ROUND_HALF_EVEN)
+    return value.quantize(quantum, rounding=ROUND_HALF_EVEN, context=CONTEXT)
 
 
 def divide(numerator: Decimal, denominator: Decimal) -> Decimal:
     """`numerator / denominator` rounded half-even to 12 decimal places."""
-    with localcontext(CONTEXT):
-        return quantize(numerator / denominator)
+    return quantize(CONTEXT.divide(numerator, denominator))
 
 
 def price_decimal(price: float) -> Decimal:
@@ -152,8 +150,7 @@ def market_value(shares: Decimal, price: float | None) -> Decimal | None:
     """`shares x price` rounded half-even to 6 places; None without a finite price."""
     if price is None or not math.isfinite(price):
         return None
-    with localcontext(CONTEXT):
-        return quantize(shares * price_decimal(price), MARKET_QUANTUM)
+    return quantize(CONTEXT.multiply(shares, price_decimal(price)), MARKET_QUANTUM)
 
 
 def text(value: Decimal) -> str:

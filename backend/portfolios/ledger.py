@@ -103,8 +103,7 @@ class Transaction:
     def amount(self) -> Decimal:
         """The gross cash amount: q * p (p = 1 for cash entries without a price); exact."""
         price = ONE if self.price is None else self.price
-        with localcontext(decimals.CONTEXT):
-            return self.quantity * price
+        return decimals.CONTEXT.multiply(self.quantity, price)
 
 
 def _number(value: Number | None, name: str, ref: int | str | None) -> Decimal | None:
@@ -272,8 +271,7 @@ class Position:
         value = self.market_value(price)
         if value is None:
             return None
-        with localcontext(decimals.CONTEXT):
-            return value - self.cost_basis
+        return decimals.CONTEXT.subtract(value, self.cost_basis)
 
 
 @dataclass
@@ -312,6 +310,8 @@ class LedgerState:
 
 _TOTALS = tuple(f.name for f in fields(LedgerState) if f.name not in ("positions", "transactions"))
 _POSITION_AMOUNTS = ("shares", "cost_basis", "realised_gain", "dividends", "fees")
+_MAX = decimals.MAX_AMOUNT
+_MIN = -decimals.MAX_AMOUNT
 
 
 def _fund(state: LedgerState, cost: Decimal) -> Decimal:
@@ -328,44 +328,75 @@ def apply(state: LedgerState, tx: Transaction) -> Decimal:
     withdrawals -, implicit deposits +). Raises LedgerError, leaving `state` unchanged,
     when a rule that depends on the history is broken (including an amount that would leave
     the ledger's bounds)."""
-    totals = {name: getattr(state, name) for name in _TOTALS}
-    held = state.positions.get(tx.ticker) if tx.ticker is not None else None
-    saved = replace(held) if held is not None else None
     with localcontext(decimals.CONTEXT):
-        flow = _apply_position(state, tx) if tx.type in TICKER_TYPES else _apply_cash(state, tx)
-        try:
-            _check_bounds(state, tx)
-        except LedgerError:
-            for name, value in totals.items():
-                setattr(state, name, value)
-            if tx.ticker is not None:
-                if saved is None:
-                    state.positions.pop(tx.ticker, None)
-                else:
-                    state.positions[tx.ticker] = saved
-            raise
+        return _apply(state, tx)
+
+
+def _apply(state: LedgerState, tx: Transaction) -> Decimal:
+    """`apply` inside the ledger's decimal context (the callers that loop enter it once).
+    Written out field by field: it runs once per entry of every replay."""
+    totals = (
+        state.cash, state.deposits, state.withdrawals, state.implicit_deposits, state.fees,
+        state.dividends, state.realised_gain,
+    )  # fmt: skip
+    pos = state.positions.get(tx.ticker) if tx.ticker is not None else None
+    saved = (
+        None
+        if pos is None
+        else (pos.shares, pos.cost_basis, pos.realised_gain, pos.dividends, pos.fees)
+    )
+    flow = _apply_position(state, tx) if tx.type in TICKER_TYPES else _apply_cash(state, tx)
+    pos = state.positions.get(tx.ticker) if tx.ticker is not None else None
+    if not _within_bounds(state, pos):
+        message = _bounds_message(state, pos, tx)
+        (
+            state.cash, state.deposits, state.withdrawals, state.implicit_deposits, state.fees,
+            state.dividends, state.realised_gain,
+        ) = totals  # fmt: skip
+        if pos is not None:
+            if saved is None:
+                del state.positions[pos.ticker]
+            else:
+                pos.shares, pos.cost_basis, pos.realised_gain, pos.dividends, pos.fees = saved
+        raise LedgerError(message, "quantity", "max_amount", tx.ref)
     state.transactions += 1
     return flow
 
 
-def _check_bounds(state: LedgerState, tx: Transaction) -> None:
-    """Every amount this entry changed must stay below 10**15 in magnitude."""
-    values = [(name.replace("_", " "), getattr(state, name)) for name in _TOTALS]
-    pos = state.positions.get(tx.ticker) if tx.ticker is not None else None
+def _within_bounds(state: LedgerState, pos: Position | None) -> bool:
+    """Whether every amount of `state` and `pos` is inside (-10**15, 10**15)."""
+    hi, lo = _MAX, _MIN
+    if not (
+        lo < state.cash < hi
+        and lo < state.deposits < hi
+        and lo < state.withdrawals < hi
+        and lo < state.implicit_deposits < hi
+        and lo < state.fees < hi
+        and lo < state.dividends < hi
+        and lo < state.realised_gain < hi
+    ):
+        return False
+    return pos is None or (
+        lo < pos.shares < hi
+        and lo < pos.cost_basis < hi
+        and lo < pos.realised_gain < hi
+        and lo < pos.dividends < hi
+        and lo < pos.fees < hi
+    )
+
+
+def _bounds_message(state: LedgerState, pos: Position | None, tx: Transaction) -> str:
+    """Which amount this entry would take to 10**15 or beyond, in words."""
+    named = [(name.replace("_", " "), getattr(state, name)) for name in _TOTALS]
     if pos is not None:
-        values += [
+        named += [
             (f"{pos.ticker} {n.replace('_', ' ')}", getattr(pos, n)) for n in _POSITION_AMOUNTS
         ]
-    for what, value in values:
-        if not decimals.within_amount(value):
-            raise LedgerError(
-                f"{tx.type.value} on {tx.date.isoformat()} would make the {what} "
-                f"{decimals.shown(value)}, not below the largest accepted amount "
-                f"{decimals.MAX_AMOUNT:,}",
-                "quantity",
-                "max_amount",
-                tx.ref,
-            )
+    what, value = next((w, v) for w, v in named if not decimals.within_amount(v))
+    return (
+        f"{tx.type.value} on {tx.date.isoformat()} would make the {what} "
+        f"{decimals.shown(value)}, not below the largest accepted amount {_MAX:,}"
+    )
 
 
 def _apply_position(state: LedgerState, tx: Transaction) -> Decimal:
@@ -460,8 +491,9 @@ def order(transactions: Iterable[Transaction]) -> list[Transaction]:
 def replay(transactions: Iterable[Transaction]) -> LedgerState:
     """The state after every transaction, in ledger order. Raises the first LedgerError."""
     state = LedgerState()
-    for tx in order(transactions):
-        apply(state, tx)
+    with localcontext(decimals.CONTEXT):
+        for tx in order(transactions):
+            _apply(state, tx)
     return state
 
 
@@ -470,11 +502,12 @@ def check(transactions: Iterable[Transaction]) -> tuple[LedgerState, list[Ledger
     bad entry does not hide the others. The state is what the valid entries give."""
     state = LedgerState()
     errors: list[LedgerError] = []
-    for tx in order(transactions):
-        try:
-            apply(state, tx)
-        except LedgerError as exc:
-            errors.append(exc)
+    with localcontext(decimals.CONTEXT):
+        for tx in order(transactions):
+            try:
+                _apply(state, tx)
+            except LedgerError as exc:
+                errors.append(exc)
     return state, errors
 
 
@@ -514,10 +547,10 @@ def daily_positions(
     k = 0
     for i, day in enumerate(day_numbers):
         flow = ZERO
-        while k < len(txs) and np.datetime64(txs[k].date, "D") <= day:
-            with localcontext(decimals.CONTEXT):
-                flow += apply(state, txs[k])
-            k += 1
+        with localcontext(decimals.CONTEXT):
+            while k < len(txs) and np.datetime64(txs[k].date, "D") <= day:
+                flow += _apply(state, txs[k])
+                k += 1
         flows[i] = float(flow)
         cash[i] = float(state.cash)
         for ticker, pos in state.positions.items():
