@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger,
@@ -13,10 +14,17 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     Text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from backend.portfolios.decimals import PRECISION, SCALE
+
+# Ledger quantities and money: exact decimals (migration 0003). SQLite keeps NUMERIC values as
+# 64-bit floats, which hold any 15-digit decimal exactly; SQLAlchemy reads them back as Decimal.
+LedgerNumber = Numeric(PRECISION, SCALE, asdecimal=True)
 
 
 class Base(DeclarativeBase):
@@ -145,7 +153,7 @@ class ModelHolding(Base):
     __tablename__ = "model_holdings"
 
     ticker: Mapped[str] = mapped_column(String(16), primary_key=True)
-    shares: Mapped[float] = mapped_column(Float, nullable=False)
+    shares: Mapped[Decimal] = mapped_column(LedgerNumber, nullable=False)
 
 
 class Portfolio(Base):
@@ -177,8 +185,8 @@ class Transaction(Base):
     date: Mapped[dt.date] = mapped_column(Date, nullable=False)
     type: Mapped[str] = mapped_column(String(10), nullable=False)
     ticker: Mapped[str | None] = mapped_column(String(16))
-    quantity: Mapped[float] = mapped_column(Float, nullable=False)
-    price: Mapped[float | None] = mapped_column(Float)
-    fees: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    quantity: Mapped[Decimal] = mapped_column(LedgerNumber, nullable=False)
+    price: Mapped[Decimal | None] = mapped_column(LedgerNumber)
+    fees: Mapped[Decimal] = mapped_column(LedgerNumber, nullable=False, default=Decimal(0))
     note: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)

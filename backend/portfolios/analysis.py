@@ -31,6 +31,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Final, Literal, Protocol
 
+from backend.portfolios.decimals import Amount
+
 UNCATEGORISED: Final = "Uncategorised"
 
 Valuation = Literal["market", "cost_basis", "none"]
@@ -129,16 +131,16 @@ class HoldingAnalysis:
 
     ``market_value = shares · price`` (``None`` without a usable price); ``value`` is the market
     value, or the cost basis when unpriced (``valuation`` says which), or ``None`` with neither.
-    ``weight = value / total_value`` (cash included), ``invested_weight = value / invested_value``.
+    ``weight = value / total_value`` (cash included), ``invested_weight = value / holdings_value``.
     ``unrealised_gain = market_value − cost_basis`` (``None`` unless both are known).
     ``reasons`` explains every flag (no price, no score, no category, ...)."""
 
     ticker: str
     shares: float
     price: float | None
-    market_value: float | None
-    cost_basis: float | None
-    value: float | None
+    market_value: Amount | None
+    cost_basis: Amount | None
+    value: Amount | None
     valuation: Valuation
     priced: bool
     weight: float | None
@@ -146,7 +148,7 @@ class HoldingAnalysis:
     score: float | None
     rating: str | None
     category: str
-    unrealised_gain: float | None
+    unrealised_gain: Amount | None
     reasons: tuple[str, ...]
 
 
@@ -155,14 +157,14 @@ class CategoryAnalysis:
     """One category (or the ``"Uncategorised"`` bucket, target 0, ``uncategorised=True``).
 
     ``value = Σ`` holding values in it; ``weight = value / total_value`` (cash included),
-    ``drift = weight − target``; ``invested_weight = value / invested_value``,
+    ``drift = weight − target``; ``invested_weight = value / holdings_value``,
     ``invested_drift = invested_weight − target``. ``unpriced`` names its holdings without a usable
     price (valued at cost, or unvalued); ``unvalued`` the subset with no cost basis either, left
     out of ``value``."""
 
     name: str
     target: float
-    value: float
+    value: Amount
     weight: float | None
     drift: float | None
     invested_weight: float | None
@@ -177,9 +179,10 @@ class CategoryAnalysis:
 class PortfolioAnalysis:
     """The whole portfolio.
 
-    ``invested_value = Σ`` holding values (market or cost), ``total_value = invested_value + cash``,
-    ``market_value = Σ shares·price`` over priced holdings only, ``cost_valued = Σ`` cost basis
-    of the unpriced holdings valued at cost. ``cash_weight = cash / total_value``,
+    ``holdings_value = Σ`` holding values (market or cost; no cash), ``total_value =
+    holdings_value + cash``, ``market_valued = Σ shares·price`` over the priced holdings,
+    ``cost_valued = Σ`` cost basis of the unpriced holdings valued at cost (so ``holdings_value =
+    market_valued + cost_valued``). ``cash_weight = cash / total_value``,
     ``cash_target = max(0, 1 − Σ targets)``, ``cash_drift = cash_weight − cash_target``.
     ``momentum_score = Σ value·score / Σ value`` over the holdings with a value and a score
     (``score_left_out`` names the others, ``score_coverage`` is the share of invested value it
@@ -191,11 +194,11 @@ class PortfolioAnalysis:
 
     holdings: tuple[HoldingAnalysis, ...]
     categories: tuple[CategoryAnalysis, ...]
-    total_value: float
-    invested_value: float
-    market_value: float
-    cost_valued: float
-    cash: float
+    total_value: Amount
+    holdings_value: Amount
+    market_valued: Amount
+    cost_valued: Amount
+    cash: Amount
     cash_weight: float | None
     cash_target: float
     cash_drift: float | None
@@ -203,7 +206,7 @@ class PortfolioAnalysis:
     momentum_score: float | None
     score_left_out: tuple[str, ...]
     score_coverage: float | None
-    unrealised_gain: float | None
+    unrealised_gain: Amount | None
     unrealised_gain_pct: float | None
     gain_left_out: tuple[str, ...]
     unpriced: tuple[str, ...]
@@ -380,8 +383,8 @@ def analyze_holdings(
         holdings=tuple(rows),
         categories=tuple(cat_rows),
         total_value=total,
-        invested_value=invested,
-        market_value=sum(r.market_value for r in rows if r.market_value is not None),
+        holdings_value=invested,
+        market_valued=sum(r.market_value for r in rows if r.market_value is not None),
         cost_valued=sum(r.cost_basis or 0.0 for r in rows if r.valuation == "cost_basis"),
         cash=cash,
         cash_weight=cash_weight,

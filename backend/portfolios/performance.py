@@ -151,6 +151,26 @@ def time_weighted_returns(
     return returns, pd.Series(period_flow, index=days, dtype=float), tuple(skipped)
 
 
+def split_adjusted_shares(shares: float, splits: pd.Series, dates: pd.DatetimeIndex) -> pd.Series:
+    """The share count on each day of ``dates`` of a holding that is ``shares`` after the last
+    day of ``splits`` (its share count *today*), valued at closes as traded.
+
+    ``n_t = shares / Π_{s > t} k_s`` where ``k_s`` is the split coefficient of day ``s`` in
+    ``splits`` (4 on the day of a 4-for-1 split; missing, NaN or ≤ 0 count as 1): before a
+    4-for-1 split the holding had a quarter of the shares, at four times the price. ``dates``
+    must lie within ``splits``' (ascending) index span or before it."""
+    coef = splits.astype(float)
+    coef.index = _dates(splits.index, "splits")
+    coef = coef.sort_index()
+    coef = coef.where(np.isfinite(coef) & (coef > 0), 1.0)
+    # Π_{s > t} k_s for each day t of the index: the product of everything after it.
+    after = coef.iloc[::-1].cumprod().iloc[::-1].shift(-1, fill_value=1.0)
+    days = _dates(dates, "dates", unique=False)
+    position = coef.index.searchsorted(days, side="right")  # first split day after t
+    total_after = np.append(after.to_numpy() * coef.to_numpy(), 1.0)[position]
+    return pd.Series(shares / total_after, index=days, dtype=float)
+
+
 def drawdown_series(index: pd.Series) -> pd.Series:
     """``DD_t = I_t / max_{u ≤ t} I_u − 1`` (≤ 0) for a positive index ``I``."""
     return index / index.cummax() - 1.0

@@ -49,6 +49,7 @@ from backend.portfolios.analysis import (
     usable_price,
     usable_score,
 )
+from backend.portfolios.decimals import Amount
 
 Side = Literal["buy", "sell"]
 
@@ -75,7 +76,7 @@ class Trade:
     side: Side
     shares: int
     price: float
-    amount: float
+    amount: Amount
     category: str
     score: float | None
 
@@ -104,18 +105,18 @@ class CategoryRebalance:
 
     name: str
     target: float
-    target_value: float
-    value_before: float
-    value_after: float
+    target_value: Amount
+    value_before: Amount
+    value_after: Amount
     weight_before: float | None
     weight_after: float | None
     drift_before: float | None
     drift_after: float | None
-    deviation_after: float
-    tolerance: float | None
+    deviation_after: Amount
+    tolerance: Amount | None
     status: str
-    bought: float
-    sold: float
+    bought: Amount
+    sold: Amount
     unpriced: tuple[str, ...]
     uncategorised: bool
 
@@ -130,14 +131,14 @@ class RebalancePlan:
     trades: tuple[Trade, ...]
     categories: tuple[CategoryRebalance, ...]
     skipped: tuple[SkippedSecurity, ...]
-    total_value: float
-    cash_before: float
-    cash_after: float
+    total_value: Amount
+    cash_before: Amount
+    cash_after: Amount
     cash_weight_before: float | None
     cash_weight_after: float | None
-    bought: float
-    sold: float
-    min_trade: float
+    bought: Amount
+    sold: Amount
+    min_trade: Amount
     notes: tuple[str, ...]
 
 

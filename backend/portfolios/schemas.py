@@ -4,16 +4,104 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any
+import re
+from decimal import Decimal
+from typing import Annotated, Any
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
+from backend.market_data.bars import TICKER_PATTERN
+from backend.portfolios import decimals
 from backend.portfolios.analysis import PortfolioAnalysis
+from backend.portfolios.decimals import Amount, DecimalRuleError
+from backend.portfolios.ledger import NOTE_MAX_LENGTH, TxType
 from backend.portfolios.performance import PerformanceReport
 from backend.portfolios.rebalance import RebalancePlan
+from backend.validation import MultilineStr, RequestModel, SafeStr
 
 TX_TYPES = "BUY, SELL, DIVIDEND, SPLIT, DEPOSIT, WITHDRAW, FEE"
+
+# ---------------------------------------------------------------------------- decimals
+#
+# Exact ledger figures are answered as JSON strings holding their decimal text ("5065.1",
+# never 5065.099999999999): a JSON number would be read back as a binary float by most
+# clients. Requests may send them as JSON numbers (read by their shortest decimal text: 0.1
+# is 0.1) or as decimal strings. The bounds are the ledger's (backend/portfolios/decimals.py)
+# and its rules answer 422 `ledger_rule` naming the field and the rule.
+
+
+_INPUT_TEXT = re.compile(decimals.INPUT_TEXT_PATTERN)
+
+
+def _decimal_in(value: Any) -> Decimal:
+    if isinstance(value, str) and not _INPUT_TEXT.fullmatch(value):
+        raise PydanticCustomError(
+            "decimal_text",
+            "a decimal string must be plain decimal text: up to {digits} digits, then at most "
+            '{places} decimal places (e.g. "75.09")',
+            {"digits": decimals.PRECISION - decimals.SCALE, "places": decimals.SCALE},
+        )
+    try:
+        return decimals.parse(value)
+    except DecimalRuleError as exc:
+        raise PydanticCustomError(exc.rule, exc.message) from None
+
+
+def _decimal_schema(minimum: str, description: str) -> dict[str, Any]:
+    return {
+        "anyOf": [
+            {"type": "number", minimum: 0, "maximum": float(decimals.MAX_INPUT)},
+            {"type": "string", "pattern": decimals.INPUT_TEXT_PATTERN},
+        ],
+        "description": f"{description} A decimal with at most {decimals.SCALE} places, at most "
+        f"{decimals.MAX_INPUT}: a JSON number or its decimal text.",
+    }
+
+
+DecimalOut = Annotated[
+    Decimal,
+    PlainSerializer(decimals.text, return_type=str, when_used="json"),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "decimal",
+            "pattern": decimals.OUTPUT_TEXT_PATTERN,
+            "description": "An exact decimal as text (no exponent, no trailing zeros)",
+            "examples": ["5065.1"],
+        },
+        mode="serialization",
+    ),
+]
+_IN = PlainValidator(_decimal_in)
+Quantity = Annotated[
+    Decimal,
+    _IN,
+    WithJsonSchema(
+        _decimal_schema(
+            "exclusiveMinimum",
+            "Shares (BUY, SELL; DIVIDEND: shares paid on), the ratio (SPLIT: 4 for 4-for-1), "
+            "or the cash amount (DEPOSIT, WITHDRAW, FEE); above 0.",
+        )
+    ),
+]
+Price = Annotated[
+    Decimal,
+    _IN,
+    WithJsonSchema(
+        _decimal_schema("minimum", "Per share (BUY, SELL; DIVIDEND: per-share dividend); cash: 1.")
+    ),
+]
+Fees = Annotated[
+    Decimal,
+    _IN,
+    WithJsonSchema(_decimal_schema("minimum", "Commission, withholding tax, ... (>= 0).")),
+]
+Shares = Annotated[
+    Decimal, _IN, WithJsonSchema(_decimal_schema("exclusiveMinimum", "Shares, above 0."))
+]
+Cash = Annotated[Decimal, _IN, WithJsonSchema(_decimal_schema("minimum", "An amount >= 0."))]
 
 # ---------------------------------------------------------------------------- categories
 
@@ -66,18 +154,18 @@ class CategoryAnalysisOut(BaseModel):
     unscored: list[ScoredTicker]
 
 
-class CategoryUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    target: float | None = Field(None, description="0 to 1; all targets must sum to 1 ± 0.001")
-    benchmark: str | None = None
-    tickers: list[str] | None = Field(None, max_length=500)
+Target = Annotated[float, Field(ge=0, le=1, strict=True)]
+TickerIn = Annotated[str, Field(pattern=TICKER_PATTERN, examples=["NVDA"])]
 
 
-class TargetsUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CategoryUpdate(RequestModel):
+    target: Target | None = Field(None, description="0 to 1; all targets must sum to 1 ± 0.001")
+    benchmark: TickerIn | None = None
+    tickers: list[TickerIn] | None = Field(None, max_length=500)
 
-    targets: dict[str, float] = Field(
+
+class TargetsUpdate(RequestModel):
+    targets: dict[Annotated[SafeStr, Field(max_length=100)], Target] = Field(
         description="Category slug or name -> target; the result must sum to 1 ± 0.001",
         min_length=1,
         max_length=50,
@@ -87,10 +175,8 @@ class TargetsUpdate(BaseModel):
 # ---------------------------------------------------------------------------- portfolios
 
 
-class PortfolioCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=100)
+class PortfolioCreate(RequestModel):
+    name: SafeStr = Field(min_length=1, max_length=100)
 
 
 class PortfolioOut(BaseModel):
@@ -106,32 +192,37 @@ class PortfolioOut(BaseModel):
 
 class PositionOut(BaseModel):
     ticker: str
-    shares: float
-    cost_basis: float
-    average_cost: float | None
+    shares: DecimalOut
+    cost_basis: DecimalOut
+    average_cost: DecimalOut | None = Field(description="Cost basis / shares (12 places)")
     price: float | None = Field(description="Last close as traded; null when none is stored")
     price_date: dt.date | None
-    market_value: float | None
-    unrealised_gain: float | None = Field(description="Null without a price (never 0)")
-    realised_gain: float
-    dividends: float
-    fees: float
+    market_value: DecimalOut | None = Field(
+        description="This position only: shares x price (6 places); null without a price"
+    )
+    unrealised_gain: DecimalOut | None = Field(description="Null without a price (never 0)")
+    realised_gain: DecimalOut
+    dividends: DecimalOut
+    fees: DecimalOut
 
 
 class LedgerSummary(BaseModel):
-    cash: float
-    deposits: float
-    withdrawals: float
-    implicit_deposits: float = Field(
+    cash: DecimalOut
+    deposits: DecimalOut
+    withdrawals: DecimalOut
+    implicit_deposits: DecimalOut = Field(
         description="Shortfalls of BUY/FEE entries funded from outside (cash never < 0)"
     )
-    net_contributions: float
-    fees: float
-    dividends: float
-    realised_gain: float
-    unrealised_gain: float | None = Field(description="Over the priced open positions")
-    market_value: float | None = Field(
-        description="Open positions at market plus cash; null when a position has no price"
+    net_contributions: DecimalOut
+    fees: DecimalOut
+    dividends: DecimalOut
+    realised_gain: DecimalOut
+    unrealised_gain: DecimalOut | None = Field(description="Over the priced open positions")
+    holdings_value: DecimalOut | None = Field(
+        description="The open positions at market, without cash; null when one has no price"
+    )
+    total_value: DecimalOut | None = Field(
+        description="holdings_value + cash; null when a position has no price"
     )
     unpriced: list[str]
 
@@ -142,21 +233,14 @@ class PortfolioDetail(PortfolioOut):
     closed_positions: list[PositionOut]
 
 
-class TransactionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TransactionIn(RequestModel):
     date: dt.date
-    type: str = Field(description=TX_TYPES, examples=["BUY"])
-    ticker: str | None = Field(None, max_length=32)
-    quantity: float = Field(
-        description="Shares (BUY, SELL, DIVIDEND: shares paid on), the ratio (SPLIT: 4 for "
-        "4-for-1), or the cash amount (DEPOSIT, WITHDRAW, FEE)"
-    )
-    price: float | None = Field(
-        None, description="Per share (BUY, SELL; DIVIDEND: per-share dividend); cash: 1"
-    )
-    fees: float | None = Field(None, description="Commission, withholding tax, ... (>= 0)")
-    note: str | None = Field(None, max_length=500)
+    type: TxType = Field(description=TX_TYPES, examples=["BUY"])
+    ticker: TickerIn | None = None
+    quantity: Quantity
+    price: Price | None = None
+    fees: Fees | None = None
+    note: MultilineStr | None = Field(None, max_length=NOTE_MAX_LENGTH)
 
 
 class TransactionOut(BaseModel):
@@ -166,9 +250,9 @@ class TransactionOut(BaseModel):
     date: dt.date
     type: str
     ticker: str | None
-    quantity: float
-    price: float | None
-    fees: float
+    quantity: DecimalOut
+    price: DecimalOut | None
+    fees: DecimalOut
     note: str | None
     created_at: dt.datetime
 
@@ -188,17 +272,15 @@ class ImportResult(BaseModel):
 # ---------------------------------------------------------------------------- analysis
 
 
-class AnalyzeRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    holdings: dict[str, float] = Field(
+class AnalyzeRequest(RequestModel):
+    holdings: dict[Annotated[str, Field(max_length=32)], Shares] = Field(
         description="Ticker -> shares (> 0), 1 to 1,000 positions",
         min_length=1,
         max_length=1000,
         examples=[{"NVDA": 7, "MSFT": 2}],
     )
-    cash: float = Field(0.0, ge=0)
-    cost_basis: dict[str, float] | None = Field(
+    cash: Cash = Decimal(0)
+    cost_basis: dict[Annotated[str, Field(max_length=32)], Cash] | None = Field(
         None, description="Ticker -> total cost, to value unpriced holdings and gains"
     )
 
@@ -207,15 +289,15 @@ class AnalysisOut(BaseModel):
     portfolio_id: int | None = Field(description="Null for the model portfolio and /analyze")
     name: str
     prices_as_of: dt.date | None = Field(description="Newest price date used")
-    realised_gain: float | None = Field(description="From the ledger; null without one")
-    dividends: float | None
+    realised_gain: DecimalOut | None = Field(description="From the ledger; null without one")
+    dividends: DecimalOut | None
     analysis: PortfolioAnalysis
 
 
 class RebalanceOut(BaseModel):
     portfolio_id: int | None
     name: str
-    new_cash: float = Field(description="The `cash` asked for: new money to invest")
+    new_cash: Amount = Field(description="The `cash` asked for: new money to invest")
     prices_as_of: dt.date | None
     plan: RebalancePlan
 
@@ -228,10 +310,12 @@ class MissingPriceOut(BaseModel):
 
 class PerformancePoint(BaseModel):
     date: dt.date
-    value: float | None = Field(description="Holdings at the close plus cash; null: not valued")
-    holdings_value: float | None
-    cash: float
-    flow: float | None = Field(description="External money since the previous day")
+    total_value: Amount | None = Field(
+        description="holdings_value + cash at the close; null: not valued"
+    )
+    holdings_value: Amount | None = Field(description="The holdings at the close, no cash")
+    cash: Amount
+    flow: Amount | None = Field(description="External money since the previous day")
     twr_index: float | None = Field(description="Growth of 1 (time-weighted)")
     drawdown: float | None
     benchmark_index: float | None
@@ -251,8 +335,8 @@ class PerformanceOut(BaseModel):
     drawdown_peak: dt.date | None
     drawdown_trough: dt.date | None
     volatility: float | None = Field(description="Annualised stdev of daily returns")
-    gain: float | None = Field(description="End value - start value - flows in between")
-    net_flows: float
+    gain: Amount | None = Field(description="End value - start value - flows in between")
+    net_flows: Amount
     price_basis: dict[str, str | None] = Field(
         description="Per ticker: close (as traded) or adj_close; null: no prices stored"
     )
@@ -294,7 +378,7 @@ def performance_out(
     series = [
         PerformancePoint(
             date=day.date(),
-            value=at(report.values, day),
+            total_value=at(report.values, day),
             holdings_value=at(report.holdings_value, day),
             cash=float(report.cash.loc[day]),
             flow=at(report.flows, day),

@@ -11,12 +11,11 @@ transaction, so concurrent writers can never leave an inconsistent ledger behind
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, NoReturn, cast
 
 import numpy as np
@@ -30,20 +29,23 @@ from backend.errors import InvalidInput, NotFound
 from backend.market_data.bars import TICKER_RULE, normalize_ticker
 from backend.momentum.engine import MIN_CLOSES, rating
 from backend.momentum.service import MomentumService, ScoreBook
-from backend.portfolios import ledger
+from backend.portfolios import csv_io, ledger
 from backend.portfolios.analysis import (
     CategoryTarget,
     PortfolioAnalysis,
     analyze_holdings,
     value_weighted_score,
 )
-from backend.portfolios.performance import PerformanceReport, portfolio_performance
+from backend.portfolios.csv_io import ImportRejected
+from backend.portfolios.performance import (
+    PerformanceReport,
+    portfolio_performance,
+    split_adjusted_shares,
+)
 from backend.portfolios.rebalance import RebalancePlan, plan_rebalance
 
 TARGET_TOLERANCE = 0.001
-MAX_IMPORT_ROWS = 20_000
-CSV_COLUMNS = ["date", "type", "ticker", "quantity", "price", "fees", "note"]
-REQUIRED_CSV_COLUMNS = {"date", "type", "quantity"}
+__all__ = ["ImportRejected", "PortfolioService"]
 
 
 def _now() -> dt.datetime:
@@ -59,12 +61,6 @@ def latest_valid_date() -> dt.date:
     """The last date that is not in the future: today where the day starts first (UTC+14), so
     a user's today is accepted in every time zone."""
     return (_now() + dt.timedelta(hours=14)).date()
-
-
-class ImportRejected(InvalidInput):
-    """A CSV import with rejected rows: nothing was stored; every row's reason is listed."""
-
-    code = "invalid_import"
 
 
 # ------------------------------------------------------------------------ plain results
@@ -125,9 +121,9 @@ class TransactionInfo:
     date: dt.date
     type: str
     ticker: str | None
-    quantity: float
-    price: float | None
-    fees: float
+    quantity: Decimal
+    price: Decimal | None
+    fees: Decimal
     note: str | None
     created_at: dt.datetime
 
@@ -154,10 +150,10 @@ class NewTransaction:
 
     date: dt.date
     type: str
-    quantity: float
+    quantity: ledger.Number
     ticker: str | None = None
-    price: float | None = None
-    fees: float | None = None
+    price: ledger.Number | None = None
+    fees: ledger.Number | None = None
     note: str | None = None
 
 
@@ -209,24 +205,13 @@ def _ledger_tx(row: Transaction) -> ledger.Transaction:
     )
 
 
-def _ticker(raw: str | None, ref: int | str | None = None) -> str | None:
-    if raw is None or not raw.strip():
-        return None
-    ticker = normalize_ticker(raw)
-    if ticker is None:
-        raise ledger.LedgerError(
-            f"ticker {raw!r} is malformed: it must be {TICKER_RULE}", "ticker", "format", ref
-        )
-    return ticker
-
-
 def validate_new(tx: NewTransaction, ref: int | str | None = None) -> ledger.Transaction:
     """One caller-given transaction as a ledger entry, or LedgerError naming field and rule."""
     return ledger.make_transaction(
         date=tx.date,
         type=tx.type,
         quantity=tx.quantity,
-        ticker=_ticker(tx.ticker, ref),
+        ticker=ledger.parse_ticker(tx.ticker, ref),
         price=tx.price,
         fees=tx.fees,
         note=tx.note,
@@ -235,12 +220,9 @@ def validate_new(tx: NewTransaction, ref: int | str | None = None) -> ledger.Tra
     )
 
 
-def _fmt_number(value: float | None) -> str:
-    if value is None:
-        return ""
-    if float(value).is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return repr(float(value))
+def _floats(values: Mapping[str, Decimal | float]) -> dict[str, float]:
+    """Exact ledger quantities for the floating-point views."""
+    return {k: float(v) for k, v in values.items()}
 
 
 class PortfolioService:
@@ -631,7 +613,7 @@ class PortfolioService:
         if filters.type:
             conditions.append(Transaction.type == ledger.parse_type(filters.type).value)
         if filters.ticker:
-            conditions.append(Transaction.ticker == _ticker(filters.ticker))
+            conditions.append(Transaction.ticker == ledger.parse_ticker(filters.ticker))
         if filters.start:
             conditions.append(Transaction.date >= filters.start)
         if filters.end:
@@ -668,11 +650,11 @@ class PortfolioService:
 
     # ================================================================== CSV
 
-    def import_csv(self, user_id: int, portfolio_id: int, text: str) -> list[TransactionInfo]:
+    def import_csv(self, user_id: int, portfolio_id: int, raw: bytes) -> list[TransactionInfo]:
         """Import a CSV of transactions atomically: every row is checked (on its own, then
         against the ledger in date order); any rejected row rejects the file, and the error
         lists each rejected row with its line number (the header is line 1) and reason."""
-        entries, errors = parse_csv(text)
+        entries, errors = csv_io.parse(raw, latest_valid_date())
         with self.sessions() as s, s.begin():
             self._lock(s, user_id, portfolio_id)
             stored = self._stored(s, portfolio_id)
@@ -680,24 +662,13 @@ class PortfolioService:
                 _, history = ledger.check([_ledger_tx(r) for r in stored] + entries)
                 for err in history:
                     if isinstance(err.ref, str) and err.ref.startswith("line:"):
-                        line = int(err.ref.removeprefix("line:"))
-                        errors.append(
-                            {
-                                "line": line,
-                                "field": err.field,
-                                "rule": err.rule,
-                                "reason": err.message,
-                            }
-                        )
+                        line: int | None = int(err.ref.removeprefix("line:"))
+                        reason = err.message
                     else:
-                        errors.append(
-                            {
-                                "line": None,
-                                "field": err.field,
-                                "rule": err.rule,
-                                "reason": f"stored transaction {err.ref}: " f"{err.message}",
-                            }
-                        )
+                        line, reason = None, f"stored transaction {err.ref}: {err.message}"
+                    errors.append(
+                        {"line": line, "field": err.field, "rule": err.rule, "reason": reason}
+                    )
             if errors:
                 errors.sort(key=lambda e: (e["line"] is None, e["line"] or 0))
                 raise ImportRejected(
@@ -708,25 +679,8 @@ class PortfolioService:
             return [_info(r) for r in rows]
 
     def export_csv(self, user_id: int, portfolio_id: int) -> str:
-        with self.sessions() as s:
-            self._owned(s, user_id, portfolio_id)
-            rows = self._stored(s, portfolio_id)
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(CSV_COLUMNS)
-        for r in rows:
-            writer.writerow(
-                [
-                    r.date.isoformat(),
-                    r.type,
-                    r.ticker or "",
-                    _fmt_number(r.quantity),
-                    _fmt_number(r.price),
-                    _fmt_number(r.fees),
-                    r.note or "",
-                ]
-            )
-        return out.getvalue()
+        """The ledger as CSV, formulas neutralised (csv_io); it imports back as the same."""
+        return csv_io.write(self.ledger_entries(user_id, portfolio_id))
 
     # ================================================================== derived views
 
@@ -735,9 +689,10 @@ class PortfolioService:
         return Holdings(state=state, quotes=self.quotes(sorted(state.positions)))
 
     def model_holdings(self) -> dict[str, float]:
+        """The model portfolio's shares today (floats: its views are floating-point maths)."""
         with self.sessions() as s:
             rows = s.scalars(select(ModelHolding).order_by(ModelHolding.ticker)).all()
-            return {r.ticker: r.shares for r in rows}
+            return {r.ticker: float(r.shares) for r in rows}
 
     def trading_dates(self, start: dt.date | None, end: dt.date | None) -> pd.DatetimeIndex:
         index = pd.DatetimeIndex(self._require_book().panel.close.index)
@@ -793,7 +748,10 @@ class PortfolioService:
                 )
             tickers = [t for t in sorted(held) if resolved[t] is not None]
             shares = pd.DataFrame(
-                {t: np.full(len(dates), float(held[t])) for t in tickers},
+                {
+                    t: self._model_shares(panel, str(resolved[t]), held[t], dates, history)
+                    for t in tickers
+                },
                 index=dates,
                 columns=pd.Index(tickers, dtype="object"),
                 dtype="float64",
@@ -833,6 +791,17 @@ class PortfolioService:
             notes=notes,
         )
 
+    @staticmethod
+    def _model_shares(
+        panel: Any, stored: str, shares: float, dates: pd.DatetimeIndex, history: pd.DatetimeIndex
+    ) -> np.ndarray:
+        """The model holds `shares` today; valued at closes as traded, it held fewer before a
+        split (AAPL 4 today was 1 before its 4-for-1 of 2020-08-31). At adjusted closes (no
+        as-traded close stored) the share count is constant: the closes already carry splits."""
+        if not bool(panel.raw_close[stored].reindex(history).notna().any()):
+            return np.full(len(dates), float(shares))
+        return split_adjusted_shares(shares, panel.split[stored], dates).to_numpy()
+
     def performance(self, inputs: PerformanceInputs) -> PerformanceReport:
         try:
             return portfolio_performance(
@@ -842,17 +811,17 @@ class PortfolioService:
             raise InvalidInput(f"cannot compute the performance: {exc}") from None
 
     def rebalance(
-        self, shares: Mapping[str, float], cash: float, min_trade: float
+        self, shares: Mapping[str, Decimal | float], cash: Decimal | float, min_trade: float
     ) -> RebalancePlan:
         """A whole-share plan toward the category targets with the store's prices and scores."""
         quotes = self.quotes(sorted(shares) + [t for c in self.categories() for t in c.tickers])
         try:
             return plan_rebalance(
-                shares,
+                _floats(shares),
                 {t: q.price for t, q in quotes.items()},
                 {t: q.score for t, q in quotes.items()},
                 self.category_targets(),
-                cash,
+                float(cash),
                 min_trade,
             )
         except ValueError as exc:
@@ -862,20 +831,21 @@ class PortfolioService:
 
     def analyze(
         self,
-        shares: Mapping[str, float],
-        cost_basis: Mapping[str, float],
-        cash: float,
+        shares: Mapping[str, Decimal | float],
+        cost_basis: Mapping[str, Decimal | float],
+        cash: Decimal | float,
     ) -> tuple[PortfolioAnalysis, dict[str, Quote]]:
-        """Holdings against the categories, with the store's prices and current scores."""
+        """Holdings against the categories, with the store's prices and current scores
+        (floating-point maths: exact ledger figures are converted here)."""
         quotes = self.quotes(sorted(shares))
         result = analyze_holdings(
-            shares,
+            _floats(shares),
             {t: q.price for t, q in quotes.items()},
-            cost_basis,
+            _floats(cost_basis),
             {t: q.score for t, q in quotes.items()},
             {t: q.rating for t, q in quotes.items()},
             self.category_targets(),
-            cash,
+            float(cash),
         )
         return result, quotes
 
@@ -907,109 +877,3 @@ class PortfolioService:
             value_weighted_over=sorted(values),
             benchmark=bench,
         )
-
-
-def parse_csv(text: str) -> tuple[list[ledger.Transaction], list[dict[str, Any]]]:
-    """Rows of a transactions CSV as ledger entries (ref `line:<n>`), and every row's error."""
-    errors: list[dict[str, Any]] = []
-    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
-    if not header:
-        raise ImportRejected(
-            "the file is empty: it needs a header line " + ",".join(CSV_COLUMNS),
-            {"errors": [{"line": 1, "field": None, "rule": "header", "reason": "empty file"}]},
-        )
-    unknown = [h for h in header if h not in CSV_COLUMNS]
-    missing = sorted(REQUIRED_CSV_COLUMNS - set(header))
-    if unknown or missing:
-        reason = "; ".join(
-            ([f"unknown column(s) {', '.join(unknown)}"] if unknown else [])
-            + ([f"missing column(s) {', '.join(missing)}"] if missing else [])
-        )
-        raise ImportRejected(
-            f"line 1: {reason}; the columns are {','.join(CSV_COLUMNS)}",
-            {"errors": [{"line": 1, "field": None, "rule": "header", "reason": reason}]},
-        )
-    reader.fieldnames = header
-    entries: list[ledger.Transaction] = []
-    today = latest_valid_date()
-    for row in reader:
-        line = reader.line_num
-        if len(entries) + len(errors) >= MAX_IMPORT_ROWS:
-            raise ImportRejected(
-                f"the file has more than {MAX_IMPORT_ROWS} rows; split it",
-                {
-                    "errors": [
-                        {
-                            "line": line,
-                            "field": None,
-                            "rule": "max_rows",
-                            "reason": f"more than {MAX_IMPORT_ROWS} rows",
-                        }
-                    ]
-                },
-            )
-        if None in row:
-            errors.append(
-                {
-                    "line": line,
-                    "field": None,
-                    "rule": "columns",
-                    "reason": f"{len(header) + len(row[None])} values for "
-                    f"{len(header)} columns",
-                }
-            )
-            continue
-        values = {k: (v or "").strip() for k, v in row.items()}
-        if not any(values.values()):
-            continue  # blank line
-        try:
-            entries.append(_parse_row(values, today, line))
-        except ledger.LedgerError as err:
-            errors.append(
-                {"line": line, "field": err.field, "rule": err.rule, "reason": err.message}
-            )
-    if not entries and not errors:
-        raise ImportRejected(
-            "the file has a header but no transactions",
-            {"errors": [{"line": 2, "field": None, "rule": "rows", "reason": "no rows"}]},
-        )
-    return entries, errors
-
-
-def _parse_row(values: Mapping[str, str], today: dt.date, line: int) -> ledger.Transaction:
-    ref = f"line:{line}"
-
-    def number(name: str, required: bool) -> float | None:
-        raw = values.get(name, "")
-        if raw == "":
-            if required:
-                raise ledger.LedgerError(f"{name} is required", name, "required", ref)
-            return None
-        try:
-            return float(raw)
-        except ValueError:
-            raise ledger.LedgerError(
-                f"{name} {raw!r} is not a number", name, "number", ref
-            ) from None
-
-    raw_date = values.get("date", "")
-    try:
-        day = dt.date.fromisoformat(raw_date)
-    except ValueError:
-        raise ledger.LedgerError(
-            f"date {raw_date!r} is not a date (YYYY-MM-DD)", "date", "date", ref
-        ) from None
-    quantity = number("quantity", True)
-    assert quantity is not None
-    return ledger.make_transaction(
-        date=day,
-        type=values.get("type", ""),
-        quantity=quantity,
-        ticker=_ticker(values.get("ticker"), ref),
-        price=number("price", False),
-        fees=number("fees", False),
-        note=values.get("note") or None,
-        today=today,
-        ref=ref,
-    )

@@ -200,3 +200,25 @@ def test_admin_endpoints_refuse_all_without_admin_token(sample_db_url: str, tmp_
             "/api/v1/categories/large-cap-anchors", json={"benchmark": "SPY"}, headers=ADMIN
         )
         assert assert_error(resp, 403, "forbidden")["details"]["reason"] == "no_admin_token"
+
+
+@pytest.mark.parametrize(
+    "path, body, field",
+    [
+        ("/api/v1/categories/large-cap-anchors", {"benchmark": "Q\x00QQ"}, "benchmark"),
+        ("/api/v1/categories/large-cap-anchors", {"tickers": ["NVDA", "MS\x1bFT"]}, "tickers"),
+        ("/api/v1/categories/large-cap-anchors", {"target": "0.2"}, "target"),
+        ("/api/v1/categories/large-cap-anchors", {"target": 1.5}, "target"),
+        ("/api/v1/categories/large-cap-anchors", {"colour": "red"}, "colour"),
+        ("/api/v1/categories/targets", {"targets": {"large-cap\x00anchors": 0.2}}, "targets"),
+        ("/api/v1/categories/targets", {"targets": {"large-cap-anchors": False}},
+         "targets.large-cap-anchors"),
+    ],
+)  # fmt: skip
+def test_admin_bodies_with_control_characters_or_bad_values_name_the_field(
+    client: TestClient, path: str, body: dict[str, object], field: str
+) -> None:
+    before = client.get("/api/v1/categories").json()
+    err = assert_error(client.put(path, json=body, headers=ADMIN), 422, "invalid_input")
+    assert err["details"]["fields"][0]["field"].startswith(field), err
+    assert client.get("/api/v1/categories").json() == before

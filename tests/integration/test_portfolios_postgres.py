@@ -112,10 +112,10 @@ def test_parallel_writes_to_one_portfolio(pg_client: TestClient) -> None:
     body = pg_client.get(f"{P}/{pid}", headers=h).json()
     positions = {p["ticker"]: p for p in body["positions"]}
     assert "AAPL" not in positions
-    assert positions["MSFT"]["shares"] == 12
+    assert positions["MSFT"]["shares"] == "12"
     assert body["transactions"] == 2 + 22
     assert body["version"] == 2 + 22  # every accepted write bumped it once, the refused none
-    assert body["summary"]["cash"] == pytest.approx(100000 - 1500 + 20 * 80 - 12 * 170)
+    assert body["summary"]["cash"] == "98060"  # 100000 - 1500 + 20 * 80 - 12 * 170
 
 
 def test_parallel_service_writes_serialise_on_postgres(pg_url: str, pg_client: TestClient) -> None:
@@ -184,7 +184,7 @@ def test_ledger_views_and_csv_on_postgres(pg_client: TestClient) -> None:
     assert resp.status_code == 201, resp.text
     assert pg_client.get(f"{P}/{pid}/transactions/export", headers=h).text.count("\n") == 5
     detail = pg_client.get(f"{P}/{pid}", headers=h).json()
-    assert {p["ticker"]: p["shares"] for p in detail["positions"]} == {"AAPL": 40, "META": 5}
+    assert {p["ticker"]: p["shares"] for p in detail["positions"]} == {"AAPL": "40", "META": "5"}
     analysis = pg_client.get(f"{P}/{pid}/analysis", headers=h).json()["analysis"]
     assert analysis["unpriced"] == []  # META resolves to the stored FB
     perf = pg_client.get(f"{P}/{pid}/performance", params={"end": "2020-12-31"}, headers=h)
@@ -224,3 +224,62 @@ def test_rate_limits_live_in_redis(pg_url: str, bars) -> None:  # type: ignore[n
     finally:
         for key in r.scan_iter(f"*{prefix}*"):
             r.delete(key)
+
+
+def test_migration_0003_converts_existing_rows_on_postgres(pg_url: str) -> None:
+    from tests.unit.portfolios.test_migration_0003 import check_conversion_and_downgrade
+
+    check_conversion_and_downgrade(pg_url)
+    engine = make_engine(pg_url)
+    with engine.connect() as conn:
+        types = dict(
+            conn.execute(
+                text(
+                    "SELECT column_name, format_type(atttypid, atttypmod) FROM pg_attribute a "
+                    "JOIN information_schema.columns c ON c.column_name = a.attname "
+                    "AND c.table_name = 'transactions' "
+                    "WHERE a.attrelid = 'transactions'::regclass AND a.attnum > 0"
+                )
+            ).all()
+        )
+    engine.dispose()
+    assert {types[c] for c in ("quantity", "price", "fees")} == {"numeric(15,6)"}
+
+
+def test_migration_0003_stops_on_rows_it_cannot_hold_on_postgres(pg_url: str) -> None:
+    from tests.unit.portfolios.test_migration_0003 import (
+        check_unconvertible_rows_stop_the_upgrade,
+    )
+
+    check_unconvertible_rows_stop_the_upgrade(pg_url)
+
+
+def test_exact_decimals_and_hostile_input_on_postgres(pg_client: TestClient) -> None:
+    api = Api(pg_client)
+    h = api.user()["headers"]
+    pid = api.portfolio(h)
+    for amount in (0.1, 0.2):
+        assert (
+            api.add(h, pid, date="2020-01-02", type="DEPOSIT", quantity=amount).status_code == 201
+        )
+    assert pg_client.get(f"{P}/{pid}", headers=h).json()["summary"]["deposits"] == "0.3"
+    # NUL in a name, a note, a CSV: 422 naming the field, never a PostgreSQL error.
+    err = assert_error(pg_client.post(P, json={"name": "a\x00b"}, headers=h), 422, "invalid_input")
+    assert err["details"]["fields"][0]["field"] == "name"
+    resp = api.add(h, pid, date="2020-01-02", type="DEPOSIT", quantity=1, note="x\x00")
+    assert assert_error(resp, 422, "invalid_input")["details"]["fields"][0]["field"] == "note"
+    csv_body = "date,type,quantity,note\n2020-01-03,DEPOSIT,1,a\x00b\n2020-01-03,DEPOSIT,1," + (
+        "n" * 600
+    )
+    resp = pg_client.post(f"{P}/{pid}/transactions/import", content=csv_body.encode(),
+                          headers={**h, "content-type": "text/csv"})  # fmt: skip
+    errors = assert_error(resp, 422, "invalid_import")["details"]["errors"]
+    assert [(e["line"], e["field"], e["rule"]) for e in errors] == [
+        (2, "note", "no_control_characters"), (3, "note", "max_length")
+    ]  # fmt: skip
+    # The largest accepted values are stored and read back exactly by NUMERIC(15, 6).
+    big = api.add(h, pid, date="2020-01-03", type="DEPOSIT", quantity="999999999.999999",
+                  price="0.000001")  # fmt: skip
+    assert big.status_code == 201 and big.json()["quantity"] == "999999999.999999"
+    assert api.add(h, pid, date="2020-01-03", type="DEPOSIT", quantity=1e308).status_code == 422
+    assert pg_client.get(f"{P}/{pid}", headers=h).json()["summary"]["cash"] == "1000.299999999999"

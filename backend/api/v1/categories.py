@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path
 
 from backend.api.deps import PortfoliosDep
+from backend.api.errors import error_responses
 from backend.auth.deps import AdminUser
 from backend.portfolios.schemas import (
     CategoryAnalysisOut,
@@ -19,18 +20,16 @@ from backend.portfolios.schemas import (
 )
 from backend.portfolios.service import CategoryInfo, Quote
 
-Responses = dict[int | str, dict[str, Any]]
-
 router = APIRouter(prefix="/categories", tags=["categories"])
 
 Name = Annotated[
     str,
     Path(max_length=100, description="Slug (large-cap-anchors) or name, any case"),
 ]
-_ADMIN: Responses = {
-    401: {"description": "No or wrong admin token"},
-    403: {"description": "A user's token, or ADMIN_TOKEN not configured"},
-}
+# Admin edits: no/wrong token 401, a user's token or no ADMIN_TOKEN 403, an unknown category
+# 404, a body past the limit 413, invalid input 422, the database 503.
+_ADMIN = error_responses(401, 403, 404, 413, 422, 503)
+_READ = error_responses(404, 422, 503)
 
 
 def _out(c: CategoryInfo) -> CategoryOut:
@@ -64,7 +63,7 @@ def _list(cats: list[CategoryInfo]) -> CategoryList:
     )
 
 
-@router.get("", response_model=CategoryList)
+@router.get("", response_model=CategoryList, responses=error_responses(422, 503))
 def list_categories(service: PortfoliosDep) -> CategoryList:
     """Every category with its target, benchmark and tickers."""
     return _list(service.categories())
@@ -76,7 +75,7 @@ def update_targets(body: TargetsUpdate, service: PortfoliosDep, _: AdminUser) ->
     return _list(service.update_targets(body.targets))
 
 
-@router.get("/{name}", response_model=CategoryDetail)
+@router.get("/{name}", response_model=CategoryDetail, responses=_READ)
 def get_category(name: Name, service: PortfoliosDep) -> CategoryDetail:
     """A category and its tickers with their current scores, highest first (unscored last)."""
     cat = service.category(name)
@@ -85,7 +84,7 @@ def get_category(name: Name, service: PortfoliosDep) -> CategoryDetail:
     return CategoryDetail(**_out(cat).model_dump(), scores=[_scored(q) for q in ordered])
 
 
-@router.get("/{name}/analysis", response_model=CategoryAnalysisOut)
+@router.get("/{name}/analysis", response_model=CategoryAnalysisOut, responses=_READ)
 def category_analysis(name: Name, service: PortfoliosDep) -> CategoryAnalysisOut:
     """Average and value-weighted score, best and worst member, and the benchmark's score."""
     r = service.category_analysis(name)

@@ -4,15 +4,17 @@ and the analysis of holdings given in a request (nothing stored)."""
 from __future__ import annotations
 
 import datetime as dt
-import math
-from typing import Annotated, Any
+from decimal import Decimal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from backend.api.deps import PortfoliosDep
+from backend.api.errors import error_responses
 from backend.auth.ratelimit import RateLimit
 from backend.errors import InvalidInput
 from backend.market_data.bars import TICKER_PATTERN, TICKER_RULE, normalize_ticker
+from backend.portfolios import decimals
 from backend.portfolios.schemas import (
     AnalysisOut,
     AnalyzeRequest,
@@ -22,13 +24,12 @@ from backend.portfolios.schemas import (
 )
 from backend.portfolios.service import Quote
 
-Responses = dict[int | str, dict[str, Any]]
-
 router = APIRouter(prefix="/portfolio", tags=["model portfolio"])
 
 MODEL_NAME = "Model portfolio"
 _EXPENSIVE = RateLimit("model-views", "rate_limit_expensive")
-_LIMITED: Responses = {429: {"description": "Too many requests; see Retry-After"}}
+# A malformed URL or query 422 (and an empty price store), the database 503.
+_LIMITED = error_responses(422, 429, 503)
 
 
 def _prices_as_of(quotes: dict[str, Quote]) -> dt.date | None:
@@ -36,7 +37,7 @@ def _prices_as_of(quotes: dict[str, Quote]) -> dt.date | None:
     return max(dates) if dates else None
 
 
-@router.get("/analysis", response_model=AnalysisOut)
+@router.get("/analysis", response_model=AnalysisOut, responses=error_responses(422, 503))
 def model_analysis(service: PortfoliosDep) -> AnalysisOut:
     """The model portfolio against the category targets, with current prices and scores.
     It has shares but no cost basis: a holding without a stored price cannot be valued, and
@@ -52,8 +53,24 @@ def model_analysis(service: PortfoliosDep) -> AnalysisOut:
     )
 
 
-def _holdings(body: AnalyzeRequest) -> tuple[dict[str, float], dict[str, float]]:
-    shares: dict[str, float] = {}
+def _bounded(value: Decimal, field: str, positive: bool) -> Decimal:
+    """`value` within the ledger's input bounds (so every product with a price is finite)."""
+    try:
+        decimals.check_input(value)
+    except decimals.DecimalRuleError as exc:
+        raise InvalidInput(f"{field}: {exc.message}", {"field": field, "rule": exc.rule}) from None
+    if value < 0 or (positive and value == 0):
+        rule = "gt_0" if positive else "ge_0"
+        raise InvalidInput(
+            f"{field} must be a number {'above' if positive else 'of at least'} 0, "
+            f"not {decimals.text(value)}",
+            {"field": field, "rule": rule},
+        )
+    return value
+
+
+def _holdings(body: AnalyzeRequest) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+    shares: dict[str, Decimal] = {}
     for raw, count in body.holdings.items():
         ticker = normalize_ticker(raw)
         if ticker is None:
@@ -61,17 +78,12 @@ def _holdings(body: AnalyzeRequest) -> tuple[dict[str, float], dict[str, float]]
                 f"ticker {raw!r} is malformed: it must be {TICKER_RULE}",
                 {"field": f"holdings.{raw}", "rule": TICKER_RULE},
             )
-        if not math.isfinite(count) or count <= 0:
-            raise InvalidInput(
-                f"shares of {ticker} must be a number above 0, not {count}",
-                {"field": f"holdings.{raw}", "rule": "shares > 0"},
-            )
         if ticker in shares:
             raise InvalidInput(
                 f"{ticker} is given twice", {"field": f"holdings.{raw}", "rule": "unique"}
             )
-        shares[ticker] = float(count)
-    cost: dict[str, float] = {}
+        shares[ticker] = _bounded(count, f"holdings.{raw}", positive=True)
+    cost: dict[str, Decimal] = {}
     for raw, value in (body.cost_basis or {}).items():
         ticker = normalize_ticker(raw)
         if ticker is None or ticker not in shares:
@@ -79,21 +91,22 @@ def _holdings(body: AnalyzeRequest) -> tuple[dict[str, float], dict[str, float]]
                 f"cost_basis names {raw!r}, which is not in holdings",
                 {"field": f"cost_basis.{raw}", "rule": "a ticker of holdings"},
             )
-        if not math.isfinite(value) or value < 0:
-            raise InvalidInput(
-                f"cost basis of {ticker} must be a number >= 0, not {value}",
-                {"field": f"cost_basis.{raw}", "rule": "cost basis >= 0"},
-            )
-        cost[ticker] = float(value)
+        cost[ticker] = _bounded(value, f"cost_basis.{raw}", positive=False)
     return shares, cost
 
 
-@router.post("/analyze", response_model=AnalysisOut, dependencies=[_EXPENSIVE], responses=_LIMITED)
+@router.post(
+    "/analyze",
+    response_model=AnalysisOut,
+    dependencies=[_EXPENSIVE],
+    responses=error_responses(413, 422, 429, 503),
+)
 def analyze(body: AnalyzeRequest, service: PortfoliosDep) -> AnalysisOut:
     """Analyse the holdings in the body (`{"holdings": {"NVDA": 7}}`, 1 to 1,000 positions)
     like a portfolio, without storing anything."""
     shares, cost = _holdings(body)
-    result, quotes = service.analyze(shares, cost, body.cash)
+    cash = _bounded(body.cash, "cash", positive=False)
+    result, quotes = service.analyze(shares, cost, cash)
     return AnalysisOut(
         portfolio_id=None,
         name="Request holdings",
@@ -135,8 +148,10 @@ def model_performance(
     end: Annotated[dt.date | None, Query(description="Default: the newest stored day")] = None,
     benchmark: Annotated[str, Query(pattern=TICKER_PATTERN)] = "SPY",
 ) -> PerformanceOut:
-    """The model holdings held over the period (constant shares, no cash): value series,
-    time-weighted return, benchmark return, maximum drawdown, annualised volatility.
+    """The model holdings held over the period (no cash): value series, time-weighted return,
+    benchmark return, maximum drawdown, annualised volatility. The holdings are today's
+    share counts; valued at closes as traded, each day holds them before the splits that came
+    after it (AAPL 4 today was 1 before its 4-for-1 on 2020-08-31), so a split is no loss.
     Holdings without any stored price are left out and named in `notes`."""
     if start is None:
         dates = service.trading_dates(None, end)

@@ -5,15 +5,17 @@ portfolio answers 404 exactly like a missing one."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from decimal import Decimal, localcontext
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from backend.api.deps import CurrentUser, PortfoliosDep
+from backend.api.errors import error_responses
 from backend.auth.ratelimit import RateLimit
 from backend.errors import InvalidInput
 from backend.market_data.bars import TICKER_PATTERN
-from backend.portfolios import ledger
+from backend.portfolios import csv_io, decimals, ledger
 from backend.portfolios.schemas import (
     AnalysisOut,
     ImportResult,
@@ -37,17 +39,15 @@ from backend.portfolios.service import (
     TransactionFilter,
 )
 
-Responses = dict[int | str, dict[str, Any]]
-
 router = APIRouter(prefix="/portfolios", tags=["portfolios"])
 
 PortfolioId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Portfolio id")]
-_AUTH: Responses = {
-    401: {"description": "No, invalid or expired access token"},
-    404: {"description": "No such portfolio (or another user's: the same answer)"},
-}
+# Every route: no/bad token 401, the admin token 403, a malformed URL 422, the database 503.
+_USER = (401, 403, 422, 503)
+_ONE = error_responses(*_USER, 404)  # a portfolio by id (another user's: the same 404)
+_BODY = error_responses(*_USER, 404, 413)
+_VIEW = error_responses(*_USER, 404, 429)
 _EXPENSIVE = RateLimit("portfolio-views", "rate_limit_expensive")
-MAX_CSV_BYTES = 5 * 1024 * 1024
 
 
 def _out(p: PortfolioInfo) -> PortfolioOut:
@@ -61,6 +61,7 @@ def _prices_as_of(quotes: dict[str, Quote]) -> dt.date | None:
 
 def _position(pos: ledger.Position, quote: Quote | None) -> PositionOut:
     price = quote.price if quote is not None else None
+    is_open = pos.shares > 0
     return PositionOut(
         ticker=pos.ticker,
         shares=pos.shares,
@@ -68,12 +69,17 @@ def _position(pos: ledger.Position, quote: Quote | None) -> PositionOut:
         average_cost=pos.average_cost,
         price=price,
         price_date=quote.price_date if quote is not None else None,
-        market_value=None if price is None else pos.shares * price,
-        unrealised_gain=pos.unrealised_gain(price) if pos.shares > ledger.EPSILON else None,
+        market_value=pos.market_value(price),
+        unrealised_gain=pos.unrealised_gain(price) if is_open else None,
         realised_gain=pos.realised_gain,
         dividends=pos.dividends,
         fees=pos.fees,
     )
+
+
+def _sum(values: list[Decimal]) -> Decimal:
+    with localcontext(decimals.CONTEXT):
+        return sum(values, decimals.ZERO)
 
 
 def _detail(info: PortfolioInfo, h: Holdings) -> PortfolioDetail:
@@ -86,7 +92,7 @@ def _detail(info: PortfolioInfo, h: Holdings) -> PortfolioDetail:
     ]
     unpriced = [p.ticker for p in open_ if p.price is None]
     gains = [p.unrealised_gain for p in open_ if p.unrealised_gain is not None]
-    market = None if unpriced else sum(p.market_value or 0.0 for p in open_) + state.cash
+    holdings = None if unpriced else _sum([p.market_value for p in open_ if p.market_value])
     summary = LedgerSummary(
         cash=state.cash,
         deposits=state.deposits,
@@ -96,8 +102,9 @@ def _detail(info: PortfolioInfo, h: Holdings) -> PortfolioDetail:
         fees=state.fees,
         dividends=state.dividends,
         realised_gain=state.realised_gain,
-        unrealised_gain=sum(gains) if gains else None,
-        market_value=market,
+        unrealised_gain=_sum(gains) if gains else None,
+        holdings_value=holdings,
+        total_value=None if holdings is None else _sum([holdings, state.cash]),
         unpriced=unpriced,
     )
     return PortfolioDetail(
@@ -108,20 +115,22 @@ def _detail(info: PortfolioInfo, h: Holdings) -> PortfolioDetail:
 # ----------------------------------------------------------------------------- portfolios
 
 
-@router.post("", response_model=PortfolioOut, status_code=201, responses=_AUTH)
+@router.post(
+    "", response_model=PortfolioOut, status_code=201, responses=error_responses(*_USER, 413)
+)
 def create_portfolio(
     body: PortfolioCreate, user: CurrentUser, service: PortfoliosDep
 ) -> PortfolioOut:
     return _out(service.create(user.id, body.name))
 
 
-@router.get("", response_model=list[PortfolioOut], responses=_AUTH)
+@router.get("", response_model=list[PortfolioOut], responses=error_responses(*_USER))
 def list_portfolios(user: CurrentUser, service: PortfoliosDep) -> list[PortfolioOut]:
     """Your portfolios (only yours)."""
     return [_out(p) for p in service.list_portfolios(user.id)]
 
 
-@router.get("/{portfolio_id}", response_model=PortfolioDetail, responses=_AUTH)
+@router.get("/{portfolio_id}", response_model=PortfolioDetail, responses=_ONE)
 def get_portfolio(
     portfolio_id: PortfolioId, user: CurrentUser, service: PortfoliosDep
 ) -> PortfolioDetail:
@@ -130,14 +139,14 @@ def get_portfolio(
     return _detail(info, service.holdings(user.id, portfolio_id))
 
 
-@router.patch("/{portfolio_id}", response_model=PortfolioOut, responses=_AUTH)
+@router.patch("/{portfolio_id}", response_model=PortfolioOut, responses=_BODY)
 def rename_portfolio(
     portfolio_id: PortfolioId, body: PortfolioCreate, user: CurrentUser, service: PortfoliosDep
 ) -> PortfolioOut:
     return _out(service.rename(user.id, portfolio_id, body.name))
 
 
-@router.delete("/{portfolio_id}", status_code=204, responses=_AUTH)
+@router.delete("/{portfolio_id}", status_code=204, responses=_ONE)
 def delete_portfolio(
     portfolio_id: PortfolioId, user: CurrentUser, service: PortfoliosDep
 ) -> Response:
@@ -153,20 +162,21 @@ def delete_portfolio(
     "/{portfolio_id}/transactions",
     response_model=TransactionOut,
     status_code=201,
-    responses={**_AUTH, 422: {"description": "A ledger rule is broken; nothing was stored"}},
+    responses=_BODY,
 )
 def add_transaction(
     portfolio_id: PortfolioId, body: TransactionIn, user: CurrentUser, service: PortfoliosDep
 ) -> TransactionOut:
     """Add one transaction. The whole ledger is re-checked in date order: selling more than
-    held, negative quantities/prices/fees, unknown types, future dates and a split ratio of 0
-    are refused with 422, and nothing is stored."""
+    held, negative quantities/prices/fees, unknown types, future dates, a split ratio of 0,
+    numbers past the bounds (6 decimal places, 999,999,999.999999) and derived amounts of
+    10**15 or more are refused with 422 naming the field and the rule; nothing is stored."""
     new = NewTransaction(**body.model_dump())
     (row,) = service.add_transactions(user.id, portfolio_id, [new])
     return TransactionOut.model_validate(row)
 
 
-@router.get("/{portfolio_id}/transactions", response_model=TransactionPageOut, responses=_AUTH)
+@router.get("/{portfolio_id}/transactions", response_model=TransactionPageOut, responses=_ONE)
 def list_transactions(
     portfolio_id: PortfolioId,
     user: CurrentUser,
@@ -193,7 +203,7 @@ def list_transactions(
 @router.delete(
     "/{portfolio_id}/transactions/{transaction_id}",
     status_code=204,
-    responses={**_AUTH, 422: {"description": "The ledger without it would break a rule"}},
+    responses=_ONE,
 )
 def delete_transaction(
     portfolio_id: PortfolioId,
@@ -210,40 +220,24 @@ def delete_transaction(
     response_model=ImportResult,
     status_code=201,
     dependencies=[RateLimit("transactions-import", "rate_limit_expensive")],
-    responses={
-        **_AUTH,
-        422: {
-            "description": "Rejected rows, each with its line number and reason; nothing "
-            "was imported"
-        },
-        429: {"description": "Too many requests; see Retry-After"},
-    },
+    responses=error_responses(*_USER, 404, 413, 429),
     openapi_extra={
         "requestBody": {
             "required": True,
             "content": {"text/csv": {"schema": {"type": "string"}}},
-            "description": "date,type,ticker,quantity,price,fees,note (header line first)",
+            "description": "date,type,ticker,quantity,price,fees,note (header line first); "
+            f"UTF-8, at most {csv_io.MAX_BYTES} bytes and {csv_io.MAX_ROWS} rows",
         }
     },
 )
 async def import_transactions(
     portfolio_id: PortfolioId, request: Request, user: CurrentUser, service: PortfoliosDep
 ) -> ImportResult:
-    """Import a CSV of transactions (the request body, `text/csv`), all or nothing."""
-    raw = await request.body()
-    if len(raw) > MAX_CSV_BYTES:
-        raise InvalidInput(
-            f"the file is {len(raw)} bytes; at most {MAX_CSV_BYTES} are accepted",
-            {"field": "body", "rule": f"at most {MAX_CSV_BYTES} bytes"},
-        )
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(
-            f"the file is not UTF-8 text (byte {exc.start})",
-            {"field": "body", "rule": "UTF-8 text"},
-        ) from None
-    rows = service.import_csv(user.id, portfolio_id, text)
+    """Import a CSV of transactions (the request body, `text/csv`), all or nothing. Any file
+    is answered: imported whole, or 422 `invalid_import` listing each rejected line with its
+    field, rule and reason (encoding, CSV syntax, control characters, bounds, ledger rules)."""
+    raw = await _read_body(request, csv_io.MAX_BYTES)
+    rows = service.import_csv(user.id, portfolio_id, raw)
     return ImportResult(
         imported=len(rows), transactions=[TransactionOut.model_validate(r) for r in rows]
     )
@@ -252,12 +246,17 @@ async def import_transactions(
 @router.get(
     "/{portfolio_id}/transactions/export",
     response_class=Response,
-    responses={**_AUTH, 200: {"content": {"text/csv": {}}, "description": "The ledger as CSV"}},
+    responses={
+        **_ONE,
+        200: {"content": {"text/csv": {}}, "description": "The ledger as CSV"},
+    },
 )
 def export_transactions(
     portfolio_id: PortfolioId, user: CurrentUser, service: PortfoliosDep
 ) -> Response:
-    """Every transaction as CSV, in ledger order; the file imports back as it is."""
+    """Every transaction as CSV, in ledger order; the file imports back as it is. Text cells
+    that a spreadsheet would run as a formula (starting with =, +, -, @, tab, CR or LF) are
+    written with a leading apostrophe, which the import removes."""
     text = service.export_csv(user.id, portfolio_id)
     return Response(
         text,
@@ -266,10 +265,23 @@ def export_transactions(
     )
 
 
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, read until `limit` bytes are passed: a huge upload is refused (422 naming
+    the rule) without being held in memory."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise csv_io.too_large(size)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 # ----------------------------------------------------------------------------- views
 
 
-@router.get("/{portfolio_id}/analysis", response_model=AnalysisOut, responses=_AUTH)
+@router.get("/{portfolio_id}/analysis", response_model=AnalysisOut, responses=_ONE)
 def portfolio_analysis(
     portfolio_id: PortfolioId, user: CurrentUser, service: PortfoliosDep
 ) -> AnalysisOut:
@@ -291,7 +303,7 @@ def portfolio_analysis(
     "/{portfolio_id}/rebalance",
     response_model=RebalanceOut,
     dependencies=[_EXPENSIVE],
-    responses=_AUTH,
+    responses=_VIEW,
 )
 def portfolio_rebalance(
     portfolio_id: PortfolioId,
@@ -303,7 +315,7 @@ def portfolio_rebalance(
     """Whole-share trades toward the category targets, with the portfolio's cash plus `cash`."""
     info = service.get(user.id, portfolio_id)
     state = ledger.replay(service.ledger_entries(user.id, portfolio_id))
-    plan = service.rebalance(state.shares(), state.cash + cash, min_trade)
+    plan = service.rebalance(state.shares(), float(state.cash) + cash, min_trade)
     quotes = service.quotes(sorted(state.shares()))
     return RebalanceOut(
         portfolio_id=info.id,
@@ -318,7 +330,7 @@ def portfolio_rebalance(
     "/{portfolio_id}/performance",
     response_model=PerformanceOut,
     dependencies=[_EXPENSIVE],
-    responses=_AUTH,
+    responses=_VIEW,
 )
 def portfolio_performance(
     portfolio_id: PortfolioId,

@@ -9,6 +9,10 @@ import {
 
 const BENCHMARKS = ["SPY", "QQQ", "MTUM", "AIQ"];
 
+// Ledger figures (shares, cash, cost basis, gains) arrive as exact decimal text ("5065.1");
+// they are turned into numbers only to be shown and sorted here.
+const dec = (v) => (typeof v === "string" && v !== "" ? Number(v) : v);
+
 function holdingsTable(holdings, withCost) {
   const columns = [
     { key: "ticker", label: "Ticker", render: (h) => tickerLink(h.ticker) },
@@ -45,12 +49,12 @@ function drawAnalysis(summaryBox, holdingsBox, allocationBox, a, withCost) {
   const an = a.analysis;
   clear(summaryBox, cards([
     ["Total value", money(an.total_value), a.prices_as_of ? `prices of ${a.prices_as_of}` : null],
-    ["Invested", money(an.invested_value), `${an.holdings.length} holdings`],
+    ["Holdings", money(an.holdings_value), `${an.holdings.length} holdings, without cash`],
     ["Cash", money(an.cash), isNum(an.cash_weight) ? `${pct(an.cash_weight)} of the total` : null],
     ["Momentum score", num(an.momentum_score), isNum(an.score_coverage) ? `value-weighted, over ${pct(an.score_coverage, 0)} of the value` : "value-weighted"],
     withCost && isNum(an.unrealised_gain)
       ? ["Unrealised gain", money(an.unrealised_gain), pct(an.unrealised_gain_pct, 1, true), signedClass(an.unrealised_gain)] : null,
-    isNum(a.realised_gain) ? ["Realised gain", money(a.realised_gain), isNum(a.dividends) ? `dividends ${money(a.dividends)}` : null] : null,
+    isNum(dec(a.realised_gain)) ? ["Realised gain", money(dec(a.realised_gain)), isNum(dec(a.dividends)) ? `dividends ${money(dec(a.dividends))}` : null] : null,
   ]), notes([
     an.unpriced.length ? `no stored price (not valued): ${an.unpriced.join(", ")}` : null,
     an.unvalued.length && an.unvalued.join() !== an.unpriced.join() ? `not valued: ${an.unvalued.join(", ")}` : null,
@@ -148,11 +152,11 @@ function drawPerformance(box, path, authed) {
       yFormat: (v) => v.toFixed(0),
       guides: [{ y: 100, label: "start" }],
     })));
-    const valued = p.series.filter((s) => isNum(s.value));
+    const valued = p.series.filter((s) => isNum(s.total_value));
     if (valued.length) {
       const first = valued[0];
       const last = valued[valued.length - 1];
-      out.append(el("p.meta", `Value: ${money(first.value)} on ${first.date}, ${money(last.value)} on ${last.date} (${p.periods} daily periods). Each line is the growth of $100 from the first day.`));
+      out.append(el("p.meta", `Value (holdings and cash): ${money(first.total_value)} on ${first.date}, ${money(last.total_value)} on ${last.date} (${p.periods} daily periods). Each line is the growth of $100 from the first day.`));
     }
     const n = notes([...(p.notes || []), p.missing_prices_count ? `${p.missing_prices_count} missing prices were filled from an earlier day` : null]);
     if (n) out.append(n);
@@ -279,11 +283,18 @@ export async function myPortfoliosView(main, params, query, ctx) {
   }, "Loading your portfolios…");
 }
 
+/** A column of decimal text: shown and sorted as a number. */
+function decimalColumn(key, label, show = money) {
+  return { key, label, numeric: true, value: (p) => dec(p[key]), render: (p) => show(dec(p[key])) };
+}
+
 function positionsPanel(box, d) {
-  const s = d.summary;
+  const s = Object.fromEntries(Object.entries(d.summary).map(([k, v]) => [k, dec(v)]));
+  const shares = (p) => num(dec(p.shares), dec(p.shares) % 1 ? 4 : 0);
   clear(box, el("h2#positions-h", "Positions and cash"),
     cards([
-      ["Market value", money(s.market_value), s.unpriced.length ? `unpriced: ${s.unpriced.join(", ")}` : "positions and cash"],
+      ["Total value", money(s.total_value), s.unpriced.length ? `unpriced: ${s.unpriced.join(", ")}` : "positions and cash"],
+      ["Holdings", money(s.holdings_value), "positions at market, without cash"],
       ["Cash", money(s.cash)],
       ["Net contributions", money(s.net_contributions), `deposits ${money(s.deposits)}`],
       ["Unrealised gain", money(s.unrealised_gain), null, signedClass(s.unrealised_gain)],
@@ -291,13 +302,14 @@ function positionsPanel(box, d) {
     ]),
     sortableTable([
       { key: "ticker", label: "Ticker", render: (p) => tickerLink(p.ticker) },
-      { key: "shares", label: "Shares", numeric: true, render: (p) => num(p.shares, p.shares % 1 ? 4 : 0) },
-      { key: "average_cost", label: "Average cost", numeric: true, render: (p) => money(p.average_cost) },
-      { key: "cost_basis", label: "Cost basis", numeric: true, render: (p) => money(p.cost_basis) },
+      decimalColumn("shares", "Shares", (v) => shares({ shares: v })),
+      decimalColumn("average_cost", "Average cost"),
+      decimalColumn("cost_basis", "Cost basis"),
       { key: "price", label: "Price", numeric: true, render: (p) => money(p.price) },
       { key: "price_date", label: "Price date", render: (p) => text(p.price_date) },
-      { key: "market_value", label: "Market value", numeric: true, render: (p) => money(p.market_value) },
-      { key: "unrealised_gain", label: "Unrealised", numeric: true, render: (p) => el("span", { class: signedClass(p.unrealised_gain) || null }, money(p.unrealised_gain)) },
+      decimalColumn("market_value", "Market value"),
+      { key: "unrealised_gain", label: "Unrealised", numeric: true, value: (p) => dec(p.unrealised_gain),
+        render: (p) => el("span", { class: signedClass(dec(p.unrealised_gain)) || null }, money(dec(p.unrealised_gain))) },
     ], { id: "positions-table", caption: `Open positions (${d.transactions} transactions in the ledger)`, rows: d.positions, sort: { key: "market_value", dir: "desc" }, empty: "No open position." }));
 }
 

@@ -51,9 +51,9 @@ def worked_example() -> PortfolioAnalysis:
 
 def test_totals_and_cash_line() -> None:
     a = worked_example()
-    assert a.invested_value == pytest.approx(1300.0)
+    assert a.holdings_value == pytest.approx(1300.0)
     assert a.total_value == pytest.approx(2000.0)
-    assert a.market_value == pytest.approx(1000.0)  # AAA + BBB + ZZZ
+    assert a.market_valued == pytest.approx(1000.0)  # AAA + BBB + ZZZ
     assert a.cost_valued == pytest.approx(300.0)  # CCC
     assert a.cash == 700.0
     assert a.weights_include_cash is True

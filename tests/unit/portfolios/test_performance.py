@@ -296,3 +296,16 @@ def test_building_blocks() -> None:
     assert annualised_volatility(pd.Series([0.01, 0.03]), 12) == pytest.approx(
         0.0141421356 * math.sqrt(12)
     )
+
+
+def test_split_adjusted_shares_back_out_later_splits() -> None:
+    from backend.portfolios.performance import split_adjusted_shares
+
+    days = pd.DatetimeIndex(["2020-08-27", "2020-08-28", "2020-08-31", "2020-09-01", "2021-04-21"])
+    # AAPL: 4 shares today; its 4-for-1 on 2020-08-31 means 1 share before that day.
+    splits = pd.Series([1.0, 1.0, 4.0, 1.0, 1.0], index=days)
+    assert split_adjusted_shares(4.0, splits, days).tolist() == [1, 1, 4, 4, 4]
+    # Days before, between and after the stored ones; NaN and <= 0 coefficients count as 1.
+    odd = pd.Series([2.0, np.nan, 4.0, -1.0, 0.0], index=days)
+    asked = pd.DatetimeIndex(["2020-01-02", "2020-08-27", "2020-08-29", "2021-05-01"])
+    assert split_adjusted_shares(8.0, odd, asked).tolist() == [1, 2, 2, 8]
