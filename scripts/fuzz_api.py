@@ -24,8 +24,9 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parent.parent
-ADMIN_TOKEN = "fuzz-admin-token-Vq7dK2pX9mR4tW8z"
-PASSWORD = "correct horse battery"
+ADMIN_TOKEN = "fuzz-admin-token-Vq7dK2pX9mR4tW8z"  # pragma: allowlist secret
+JWT_SECRET = "fuzz-jwt-secret-3f9a7c1e5b2d4086a9e7c3b1d5f2a8e6"  # pragma: allowlist secret
+PASSWORD = "correct horse battery"  # pragma: allowlist secret
 # What the service may legitimately answer slowly or refuse by design is not a failure of the
 # contract; every check still runs on every operation.
 
@@ -53,7 +54,7 @@ def start_server(db_url: str, port: int, log_path: Path) -> subprocess.Popen[byt
         "LOAD_SAMPLE_ON_EMPTY": "true",
         "RATE_LIMIT_ENABLED": "false",
         "ADMIN_TOKEN": ADMIN_TOKEN,
-        "JWT_SECRET_KEY": "fuzz-jwt-secret-3f9a7c1e5b2d4086a9e7c3b1d5f2a8e6",
+        "JWT_SECRET_KEY": JWT_SECRET,
         "ARGON2_TIME_COST": "1",
         "ARGON2_MEMORY_COST_KIB": "8",
         "ARGON2_PARALLELISM": "1",

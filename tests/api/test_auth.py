@@ -417,7 +417,10 @@ def test_behind_a_trusted_proxy_the_limit_follows_the_real_client(tmp_path: Path
     )
     app = create_app(settings)
     with TestClient(app, client=("10.0.0.2", 40000)) as nginx:
-        body = {"email": "victim@example.com", "password": "wrong password"}
+        body = {
+            "email": "victim@example.com",
+            "password": "wrong password",
+        }  # pragma: allowlist secret
         codes = [
             nginx.post(
                 "/api/v1/auth/login",
@@ -477,7 +480,7 @@ def test_failed_logins_are_logged_with_the_real_client(
 ) -> None:
     settings = portfolio_settings(f"sqlite:///{tmp_path / 'log.db'}", trusted_proxies="10.0.0.2")
     app = create_app(settings)
-    secret_guess = "my-Secret-Guess-4711"
+    secret_guess = "my-Secret-Guess-4711"  # pragma: allowlist secret
     with TestClient(app) as client:
         Api(client).user("logged@example.com")
     with TestClient(app, client=("10.0.0.2", 1)) as nginx, caplog.at_level(logging.INFO):
