@@ -65,6 +65,22 @@ class ProviderUnavailable(AppError):
         self.reason = reason
 
 
+class DatabaseUnavailable(AppError):
+    """The database cannot be used now (unreachable, too slow, no free connection). The message
+    and `reason` are for the public; the driver's own text (hosts, ports, SQL) goes to the log
+    only (`backend.db.faults`)."""
+
+    status_code = 503
+    code = "database_unavailable"
+
+    def __init__(self, reason: str, explanation: str, details: dict[str, Any] | None = None):
+        super().__init__(
+            f"the database is unavailable ({explanation}); retry later",
+            {"reason": reason, **(details or {})},
+        )
+        self.reason = reason
+
+
 class PriceFileError(AppError):
     """A price file that cannot be imported; `line` is 1-based, the header being line 1."""
 

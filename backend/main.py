@@ -18,7 +18,7 @@ from backend.auth.setup import install_auth
 from backend.cache import build_cache
 from backend.cache.fastpath import ScoreFastPath
 from backend.config import Settings, get_settings
-from backend.db.engine import make_engine
+from backend.db.engine import DatabaseTimeouts, make_engine
 from backend.db.migrate import upgrade_to_head
 from backend.errors import install_error_handlers
 from backend.market_data.ingest import load_sample
@@ -40,7 +40,8 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
     """Build the service. `provider` overrides the one the settings name (tests use this)."""
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.json_logs)
-    engine = make_engine(settings.effective_database_url)
+    timeouts = DatabaseTimeouts.from_settings(settings)
+    engine = make_engine(settings.effective_database_url, timeouts)
     store = PriceStore(engine)
     momentum = MomentumService(store, settings, provider or build_provider(settings))
     metrics = Metrics()
@@ -50,11 +51,22 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if settings.migrate_on_start:
-            revision = upgrade_to_head(engine)
-            log.info("database %s at revision %s", engine.dialect.name, revision)
-        if settings.load_sample_on_empty and store.is_empty():
-            load_sample(store)
+        # Migrations and the first sample load may take longer than any request may: they
+        # run on an engine of their own without the statement limit.
+        setup = (
+            engine  # SQLite has no statement limit (and a database in memory is per engine)
+            if engine.dialect.name == "sqlite"
+            else make_engine(settings.effective_database_url, timeouts.unbounded_statements())
+        )
+        try:
+            if settings.migrate_on_start:
+                revision = upgrade_to_head(setup)
+                log.info("database %s at revision %s", setup.dialect.name, revision)
+            if settings.load_sample_on_empty and store.is_empty():
+                load_sample(PriceStore(setup))
+        finally:
+            if setup is not engine:
+                setup.dispose()
         # Score everything once now, so the first request does not pay for it.
         if not store.is_empty():
             momentum.book()
