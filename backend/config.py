@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     health_check_timeout_seconds: float = Field(1.5, gt=0, le=60)
     redis_url: str = ""
 
+    # Request bodies (backend/api/body_limit.py): every route, and the CSV imports.
+    max_body_bytes: int = Field(1_048_576, ge=1024, le=1_073_741_824)
+    max_import_body_bytes: int = Field(5_242_880, ge=1024, le=1_073_741_824)
+
     # Where new prices come from: "yfinance" (live) or "none" (only what is stored).
     data_provider: Literal["yfinance", "none"] = "yfinance"
     provider_timeout_seconds: float = Field(10.0, gt=0)

@@ -11,7 +11,8 @@ from fastapi import FastAPI
 
 from backend import __version__
 from backend.api import health, status
-from backend.api.errors import CatchAllMiddleware
+from backend.api.body_limit import BodyLimit
+from backend.api.errors import CatchAllMiddleware, error_responses
 from backend.api.input_guard import ControlCharGuard
 from backend.api.v1 import api_router
 from backend.auth.setup import install_auth
@@ -88,6 +89,8 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
         version=__version__,
         description="Momentum scores for stocks and ETFs, from a daily price store.",
         lifespan=lifespan,
+        # Any route can meet these: a body past its limit, a bug, the database failing.
+        responses=error_responses(413, 500, 503),
     )
     app.state.settings = settings
     app.state.store = store
@@ -100,6 +103,7 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
     install_error_handlers(app)
     app.add_middleware(ScoreFastPath, cache=lambda: cache)
     app.add_middleware(ControlCharGuard)
+    app.add_middleware(BodyLimit, settings=settings)
     app.add_middleware(CatchAllMiddleware)
     app.add_middleware(RequestObservabilityMiddleware, metrics=metrics)
     app.include_router(status.router)
