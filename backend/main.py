@@ -14,6 +14,7 @@ from backend.api import health, status
 from backend.api.body_limit import BodyLimit
 from backend.api.errors import CatchAllMiddleware, error_responses
 from backend.api.input_guard import ControlCharGuard
+from backend.api.security_headers import SecurityHeaders
 from backend.api.v1 import api_router
 from backend.auth.setup import install_auth
 from backend.cache import build_cache
@@ -32,6 +33,7 @@ from backend.observability.metrics import Metrics
 from backend.observability.middleware import RequestObservabilityMiddleware
 from backend.portfolios.service import PortfolioService
 from backend.scheduler import build_scheduler
+from backend.web.docs import install_docs
 from backend.web.router import install_web
 
 log = logging.getLogger("backend")
@@ -91,6 +93,9 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
         lifespan=lifespan,
         # Any route can meet these: a body past its limit, a bug, the database failing.
         responses=error_responses(413, 500, 503),
+        # Served from the pinned package, offline (backend/web/docs.py); no ReDoc.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.store = store
@@ -106,10 +111,12 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
     app.add_middleware(BodyLimit, settings=settings)
     app.add_middleware(CatchAllMiddleware)
     app.add_middleware(RequestObservabilityMiddleware, metrics=metrics)
+    app.add_middleware(SecurityHeaders)
     app.include_router(status.router)
     app.include_router(health.router)
     app.include_router(api_router)
     install_web(app)
+    install_docs(app)
     return app
 
 
