@@ -27,7 +27,23 @@ class Settings(BaseSettings):
 
     # Empty means the embedded default: a SQLite file under ./data/.
     database_url: str = ""
+    # Every wait on the database is bounded (PostgreSQL; SQLite waits on its lock at most 30 s).
+    # Connecting (libpq's connect_timeout: whole seconds, 1 counts as 2).
+    database_connect_timeout_seconds: int = Field(3, ge=1, le=60)
+    # One statement: PostgreSQL cancels it (statement_timeout); if the server does not answer
+    # at all, the client closes the connection one second later.
+    database_statement_timeout_seconds: float = Field(10.0, gt=0, le=3600)
+    # Waiting for a free connection of the pool.
+    database_pool_timeout_seconds: float = Field(5.0, gt=0, le=300)
+    # Reading the data version that every cached answer is keyed on: past this, 503.
+    data_version_timeout_seconds: float = Field(1.0, gt=0, le=60)
+    # /health/ready answers within this, whatever the database and Redis do.
+    health_check_timeout_seconds: float = Field(1.5, gt=0, le=60)
     redis_url: str = ""
+
+    # Request bodies (backend/api/body_limit.py): every route, and the CSV imports.
+    max_body_bytes: int = Field(1_048_576, ge=1024, le=1_073_741_824)
+    max_import_body_bytes: int = Field(5_242_880, ge=1024, le=1_073_741_824)
 
     # Where new prices come from: "yfinance" (live) or "none" (only what is stored).
     data_provider: Literal["yfinance", "none"] = "yfinance"

@@ -65,6 +65,35 @@ class ProviderUnavailable(AppError):
         self.reason = reason
 
 
+class DatabaseUnavailable(AppError):
+    """The database cannot be used now (unreachable, too slow, no free connection). The message
+    and `reason` are for the public; the driver's own text (hosts, ports, SQL) goes to the log
+    only (`backend.db.faults`)."""
+
+    status_code = 503
+    code = "database_unavailable"
+
+    def __init__(self, reason: str, explanation: str, details: dict[str, Any] | None = None):
+        super().__init__(
+            f"the database is unavailable ({explanation}); retry later",
+            {"reason": reason, **(details or {})},
+        )
+        self.reason = reason
+
+
+class PayloadTooLarge(AppError):
+    """A request body past its route's limit (`backend.api.body_limit`)."""
+
+    status_code = 413
+    code = "payload_too_large"
+
+    def __init__(self, limit_bytes: int) -> None:
+        super().__init__(
+            f"the request body is larger than the limit of {limit_bytes} bytes",
+            {"limit_bytes": limit_bytes},
+        )
+
+
 class PriceFileError(AppError):
     """A price file that cannot be imported; `line` is 1-based, the header being line 1."""
 
@@ -114,11 +143,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(
-            exc.status_code, "http_error"
-        )
+        code = {
+            404: "not_found",
+            405: "method_not_allowed",
+            401: "unauthorized",
+            413: "payload_too_large",
+        }.get(exc.status_code, "http_error")
         return JSONResponse(
-            error_body(code, str(exc.detail)),
+            error_body(code, str(exc.detail), getattr(exc, "details", None)),
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )

@@ -11,16 +11,18 @@ from fastapi import FastAPI
 
 from backend import __version__
 from backend.api import health, status
+from backend.api.body_limit import BodyLimit
 from backend.api.errors import CatchAllMiddleware
 from backend.api.input_guard import ControlCharGuard
 from backend.api.openapi import install_openapi
+from backend.api.security_headers import SecurityHeaders
 from backend.api.v1 import api_router
 from backend.auth.proxies import install_trusted_proxies
 from backend.auth.setup import install_auth
 from backend.cache import build_cache
 from backend.cache.fastpath import ScoreFastPath
 from backend.config import Settings, get_settings
-from backend.db.engine import make_engine
+from backend.db.engine import DatabaseTimeouts, make_engine
 from backend.db.migrate import upgrade_to_head
 from backend.errors import install_error_handlers
 from backend.market_data.ingest import load_sample
@@ -34,6 +36,7 @@ from backend.observability.metrics import Metrics
 from backend.observability.middleware import RequestObservabilityMiddleware
 from backend.portfolios.service import PortfolioService
 from backend.scheduler import build_scheduler
+from backend.web.docs import install_docs
 from backend.web.router import install_web
 
 log = logging.getLogger("backend")
@@ -43,7 +46,8 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
     """Build the service. `provider` overrides the one the settings name (tests use this)."""
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.json_logs)
-    engine = make_engine(settings.effective_database_url)
+    timeouts = DatabaseTimeouts.from_settings(settings)
+    engine = make_engine(settings.effective_database_url, timeouts)
     store = PriceStore(engine)
     momentum = MomentumService(store, settings, provider or build_provider(settings))
     metrics = Metrics()
@@ -54,11 +58,22 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if settings.migrate_on_start:
-            revision = upgrade_to_head(engine)
-            log.info("database %s at revision %s", engine.dialect.name, revision)
-        if settings.load_sample_on_empty and store.is_empty():
-            load_sample(store)
+        # Migrations and the first sample load may take longer than any request may: they
+        # run on an engine of their own without the statement limit.
+        setup = (
+            engine  # SQLite has no statement limit (and a database in memory is per engine)
+            if engine.dialect.name == "sqlite"
+            else make_engine(settings.effective_database_url, timeouts.unbounded_statements())
+        )
+        try:
+            if settings.migrate_on_start:
+                revision = upgrade_to_head(setup)
+                log.info("database %s at revision %s", setup.dialect.name, revision)
+            if settings.load_sample_on_empty and store.is_empty():
+                load_sample(PriceStore(setup))
+        finally:
+            if setup is not engine:
+                setup.dispose()
         # Score everything once now, so the first request does not pay for it.
         if not store.is_empty():
             momentum.book()
@@ -81,6 +96,9 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
         version=__version__,
         description="Momentum scores for stocks and ETFs, from a daily price store.",
         lifespan=lifespan,
+        # Served from the pinned package, offline (backend/web/docs.py); no ReDoc.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.store = store
@@ -94,14 +112,17 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
     install_error_handlers(app)
     app.add_middleware(ScoreFastPath, cache=lambda: cache)
     app.add_middleware(ControlCharGuard)
+    app.add_middleware(BodyLimit, settings=settings)
     app.add_middleware(CatchAllMiddleware)
     app.add_middleware(RequestObservabilityMiddleware, metrics=metrics)
+    app.add_middleware(SecurityHeaders)
     # Outermost: every layer (access log, rate limits) sees the real client (TRUSTED_PROXIES).
     install_trusted_proxies(app, settings)
     app.include_router(status.router)
     app.include_router(health.router)
     app.include_router(api_router)
     install_web(app)
+    install_docs(app)
     install_openapi(app)
     return app
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -69,12 +70,12 @@ def empty_store(empty_db_url: str) -> Iterator[PriceStore]:
     engine.dispose()
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL database made for this test and dropped after it.
+@contextmanager
+def fresh_pg_database() -> Iterator[str]:
+    """The URL of a new PostgreSQL database, dropped (with its sessions) at the end.
 
     Needs TEST_DATABASE_URL (a server URL whose database we may connect to for CREATE
-    DATABASE); skipped with the reason when it is not set (.ci/run sets it)."""
+    DATABASE); skips with the reason when it is not set (.ci/run sets it)."""
     base = os.environ.get("TEST_DATABASE_URL")
     if not base:
         pytest.skip("TEST_DATABASE_URL is not set: no PostgreSQL to test against")
@@ -96,3 +97,11 @@ def pg_url() -> Iterator[str]:
             )
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database made for this test and dropped after it (skipped without
+    TEST_DATABASE_URL)."""
+    with fresh_pg_database() as url:
+        yield url

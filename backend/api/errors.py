@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from backend.db.faults import database_unavailable
 from backend.errors import error_body
 from backend.observability.logging import request_id_var
 
@@ -65,8 +66,9 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 class CatchAllMiddleware:
     """Any exception no handler took: 500 in the documented shape with the request id, the
-    traceback to the log, never to the caller. A plain ASGI layer just inside the request
-    middleware, so the answer still carries X-Request-ID and counts in the metrics."""
+    traceback to the log, never to the caller; a database fault (`backend.db.faults`) is 503
+    `database_unavailable` instead, its driver text logged. A plain ASGI layer just inside the
+    request middleware, so the answer still carries X-Request-ID and counts in the metrics."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -87,6 +89,16 @@ class CatchAllMiddleware:
             await self.app(scope, receive, tracking_send)
         except Exception as exc:
             request_id = request_id_var.get()
+            # The database failing is not a bug: 503 in the documented shape (logged there).
+            unavailable = database_unavailable(exc, f"{scope.get('method')} {scope.get('path')}")
+            if unavailable is not None:
+                if started:
+                    raise
+                await JSONResponse(
+                    error_body(unavailable.code, unavailable.message, unavailable.details),
+                    status_code=unavailable.status_code,
+                )(scope, receive, send)
+                return
             log.error(
                 "unhandled %s on %s %s (request %s)",
                 type(exc).__name__,

@@ -3,22 +3,29 @@ and Prometheus metrics."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import text
-from starlette.concurrency import run_in_threadpool
 
 from backend import __version__
-from backend.api.deps import StoreDep
+from backend.db.faults import EXPLANATIONS, database_unavailable
 from backend.db.migrate import current_revision, head_revision
 from backend.market_data.store import PriceStore
 
 router = APIRouter(tags=["operations"])
+log = logging.getLogger("backend.health")
 
 STARTED = time.monotonic()
+# The database check runs here, not in the request thread pool: a pool full of requests stuck
+# on a hung database must not delay the answer. A check that overruns is abandoned (its thread
+# ends when the database answers or the statement limit closes the connection).
+_CHECKS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="health-check")
 
 
 class Liveness(BaseModel):
@@ -31,7 +38,9 @@ class Check(BaseModel):
     ok: bool
     configured: bool = True
     latency_ms: float | None = None
-    error: str | None = None
+    error: str | None = Field(
+        None, description="What is wrong, in words (no host, port or driver text: see the log)"
+    )
     details: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -54,10 +63,18 @@ def _database_check(store: PriceStore) -> Check:
     try:
         with store.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-        latency = round((time.perf_counter() - started) * 1000, 3)
-        revision = current_revision(store.engine)
+            latency = round((time.perf_counter() - started) * 1000, 3)
+            revision = current_revision(conn)
     except Exception as exc:  # unreachable, or no permission: not ready, and why
-        return Check(ok=False, error=f"{type(exc).__name__}: {exc}")
+        unavailable = database_unavailable(exc, "readiness check")
+        if unavailable is None:
+            log.warning("readiness: database check failed", exc_info=exc)
+            return Check(ok=False, error="the database check failed (see the log)")
+        return Check(
+            ok=False,
+            error=f"the database is unavailable: {EXPLANATIONS[unavailable.reason]}",
+            details={"reason": unavailable.reason},
+        )
     migrated = revision == head
     return Check(
         ok=migrated,
@@ -67,6 +84,21 @@ def _database_check(store: PriceStore) -> Check:
     )
 
 
+async def _bounded_database_check(store: PriceStore, seconds: float) -> Check:
+    loop = asyncio.get_running_loop()
+    try:
+        return await asyncio.wait_for(
+            loop.run_in_executor(_CHECKS, _database_check, store), seconds
+        )
+    except asyncio.TimeoutError:
+        log.warning("readiness: the database did not answer within %.1f s", seconds)
+        return Check(
+            ok=False,
+            error=f"the database did not answer within {seconds:g} s",
+            details={"reason": "timeout"},
+        )
+
+
 async def _redis_check(request: Request) -> Check:
     cache = getattr(request.app.state, "cache", None)
     backend = getattr(cache, "backend", None)
@@ -74,11 +106,18 @@ async def _redis_check(request: Request) -> Check:
         return Check(ok=True, configured=False)
     started = time.perf_counter()
     ok = await backend.ping()
-    return Check(
-        ok=ok,
-        latency_ms=round((time.perf_counter() - started) * 1000, 3) if ok else None,
-        error=None if ok else backend.last_error,
-    )
+    if ok:
+        return Check(ok=True, latency_ms=round((time.perf_counter() - started) * 1000, 3))
+    # The client's text names the host and port: the log has it, the answer only its kind.
+    kind = (backend.last_error or "error").split(":", 1)[0]
+    return Check(ok=False, error=f"Redis did not answer ({kind})")
+
+
+async def _bounded_redis_check(request: Request, seconds: float) -> Check:
+    try:
+        return await asyncio.wait_for(_redis_check(request), seconds)
+    except asyncio.TimeoutError:
+        return Check(ok=False, error=f"Redis did not answer within {seconds:g} s")
 
 
 @router.get(
@@ -86,13 +125,18 @@ async def _redis_check(request: Request) -> Check:
     response_model=Readiness,
     responses={503: {"model": Readiness, "description": "A dependency is not ready"}},
 )
-async def ready(request: Request, store: StoreDep, response: Response) -> Readiness:
+async def ready(request: Request, response: Response) -> Readiness:
     """Ready when the database answers and is migrated to head, and Redis answers when
-    REDIS_URL is set; 503 otherwise, naming what is not ready."""
-    checks = {
-        "database": await run_in_threadpool(_database_check, store),
-        "redis": await _redis_check(request),
-    }
+    REDIS_URL is set; 503 otherwise, naming what is not ready. Answers within
+    HEALTH_CHECK_TIMEOUT_SECONDS whatever the database and Redis do."""
+    # From the app's state, not through the (synchronous) dependencies: FastAPI would solve
+    # those in the request thread pool, which a hung database may have filled.
+    store: PriceStore = request.app.state.store
+    seconds: float = request.app.state.settings.health_check_timeout_seconds
+    database, redis = await asyncio.gather(
+        _bounded_database_check(store, seconds), _bounded_redis_check(request, seconds)
+    )
+    checks = {"database": database, "redis": redis}
     ok = all(c.ok for c in checks.values())
     if not ok:
         response.status_code = 503

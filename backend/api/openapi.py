@@ -3,7 +3,7 @@
 FastAPI documents its own validation error (`HTTPValidationError`) and only the statuses a
 route lists. This service answers every error in one shape (`ErrorBody`), refuses control
 characters in every text parameter (backend/api/input_guard.py), can answer 500 anywhere
-(backend/api/errors.py), 413 for any body over the limit and 503 wherever the database or a
+(backend/api/errors.py), 413 for any body over the limit (backend/api/body_limit.py) and 503 wherever the database or a
 provider is needed. Those facts hold for all routes, so they are written into the schema here,
 once; what differs per route (401, 403, 404, 409, 429, ...) each route declares itself with
 `error_responses(...)`.
@@ -64,9 +64,10 @@ def conform(schema: dict[str, Any], needs_dependencies: Callable[[str], bool]) -
             if op is None:
                 continue
             responses = op.setdefault("responses", {})
-            statuses = {"500"}
+            # Any request may carry a body, and any body past its limit is refused (413).
+            statuses = {"413", "500"}
             if "requestBody" in op:
-                statuses |= {"413", "422"}
+                statuses.add("422")
             if op.get("parameters"):
                 statuses.add("422")
             if needs_dependencies(path):

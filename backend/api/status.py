@@ -11,6 +11,7 @@ from sqlalchemy import Engine, text
 
 from backend import __version__
 from backend.api.deps import SettingsDep, StoreDep
+from backend.db.faults import database_unavailable
 from backend.db.migrate import current_revision, head_revision
 from backend.momentum.engine import MODEL_VERSION
 
@@ -54,7 +55,9 @@ def pool_status(engine: Engine) -> PoolStatus:
 class DatabaseStatus(BaseModel):
     engine: str = Field(description="sqlite or postgresql")
     reachable: bool
-    error: str | None = None
+    error: str | None = Field(
+        None, description="Why it is unreachable, in words (the driver's text is in the log)"
+    )
     latency_ms: float | None = Field(None, description="Round trip of SELECT 1")
     migration_revision: str | None
     migration_head: str
@@ -107,11 +110,14 @@ def database_status(store: StoreDep, response: Response) -> DatabaseStatus:
         revision = current_revision(engine)
         stats = store.stats()
     except Exception as exc:  # report the database as unreachable, with why
+        unavailable = database_unavailable(exc, "database status")
+        if unavailable is None:
+            raise  # not the database failing: a bug, answered 500 with the request id
         response.status_code = 503
         return DatabaseStatus(
             engine=engine.dialect.name,
             reachable=False,
-            error=f"{type(exc).__name__}: {exc}",
+            error=unavailable.message,
             migration_revision=None,
             migration_head=head,
             migrated=False,

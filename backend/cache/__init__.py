@@ -45,7 +45,11 @@ def build_cache(settings: Settings, store: PriceStore) -> ScoreCache:
     """The cache of this service: keys tagged with the model version and the composite weights,
     and carrying the price store's data version, read fresh for every request."""
     weights = (settings.weight_price, settings.weight_technical, settings.weight_relative)
-    reader = DataVersionReader(store.engine)
+    reader = DataVersionReader(
+        store.engine,
+        timeout_seconds=settings.data_version_timeout_seconds,
+        connect_timeout_seconds=settings.database_connect_timeout_seconds,
+    )
     # A SQLite database in memory is reachable only through the engine's own connections.
     in_memory_sqlite = reader.sqlite and not reader.local
     return ScoreCache(
@@ -55,4 +59,5 @@ def build_cache(settings: Settings, store: PriceStore) -> ScoreCache:
         store.data_version if in_memory_sqlite else reader.read,
         inline_version_reads=reader.local,
         on_close=reader.close,
+        version_timeout=settings.data_version_timeout_seconds,
     )

@@ -14,18 +14,14 @@ from starlette.concurrency import run_in_threadpool
 from backend.cache.base import CacheBackend
 from backend.cache.keys import score_key
 from backend.cache.singleflight import SingleFlight
-from backend.cache.version import DataVersionGate
-from backend.errors import AppError
+from backend.cache.version import DataVersionGate, DataVersionTimeout
+from backend.db.faults import database_unavailable
+from backend.errors import AppError, DatabaseUnavailable
 from backend.momentum.schemas import BatchEntry, BatchResponse
 
+__all__ = ["DatabaseUnavailable", "ScoreCache", "WarmupResult"]
+
 ALL_UNIVERSE = "all"
-
-
-class DatabaseUnavailable(AppError):
-    """The price store's data version could not be read: no answer can be known fresh."""
-
-    status_code = 503
-    code = "database_unavailable"
 
 
 @dataclass
@@ -49,11 +45,14 @@ class ScoreCache:
         read_data_version: Callable[[], int],
         inline_version_reads: bool = False,
         on_close: Callable[[], None] | None = None,
+        version_timeout: float | None = None,
     ) -> None:
         self.backend = backend
         self.ttl = float(ttl_seconds)
         self.tag = tag
-        self.versions = DataVersionGate(read_data_version, inline=inline_version_reads)
+        self.versions = DataVersionGate(
+            read_data_version, inline=inline_version_reads, timeout=version_timeout
+        )
         self._on_close = on_close
         self.flight: SingleFlight[bytes] = SingleFlight()
         self.hits = 0
@@ -69,16 +68,23 @@ class ScoreCache:
             self._on_close()
 
     async def data_version(self) -> int:
-        """The store's data version now (DatabaseUnavailable when it cannot be read)."""
+        """The store's data version now; DatabaseUnavailable (503) when it cannot be read in
+        time: without it no cached answer can be shown to be as new as the prices."""
         try:
             return await self.versions.current()
         except AppError:
             raise
-        except Exception as exc:
+        except DataVersionTimeout as exc:
             raise DatabaseUnavailable(
-                f"the price store's data version cannot be read: {type(exc).__name__}: {exc}",
-                {"reason": f"{type(exc).__name__}: {exc}"},
+                "timeout",
+                f"the price store's data version was not read within {exc.seconds:g} s, so no "
+                "score can be shown to be current",
             ) from exc
+        except Exception as exc:
+            unavailable = database_unavailable(exc, "data version read")
+            if unavailable is None:
+                raise
+            raise unavailable from exc
 
     # ------------------------------------------------------------ one answer
 

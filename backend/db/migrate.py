@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -21,14 +22,20 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+@cache  # the scripts on disk do not change while the process runs
 def head_revision() -> str:
     heads = ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()
     return ",".join(sorted(heads))
 
 
-def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as conn:
-        heads = MigrationContext.configure(conn).get_current_heads()
+def current_revision(bind: Engine | Connection) -> str | None:
+    """The schema's revision (None before the first migration); on a connection, that one is
+    used, else one is taken from the engine's pool."""
+    if isinstance(bind, Connection):
+        heads = MigrationContext.configure(bind).get_current_heads()
+    else:
+        with bind.connect() as conn:
+            heads = MigrationContext.configure(conn).get_current_heads()
     return ",".join(sorted(heads)) if heads else None
 
 

@@ -148,7 +148,8 @@ def browser(chromium_path: str) -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any, live_server: str) -> Iterator[Any]:
-    """A fresh browser page (desktop width, light theme) that fails the test on a script error."""
+    """A fresh browser page (desktop width, light theme) that fails the test on a script error
+    or on anything the Content-Security-Policy blocks."""
     context = browser.new_context(
         viewport=DESKTOP, base_url=live_server, color_scheme="light", reduced_motion="reduce"
     )
@@ -156,9 +157,18 @@ def page(browser: Any, live_server: str) -> Iterator[Any]:
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    # What the Content-Security-Policy blocks, Chromium reports on the console.
+    pg.on(
+        "console",
+        lambda msg: (
+            errors.append(msg.text)
+            if msg.type == "error" and "Content Security Policy" in msg.text
+            else None
+        ),
+    )
     yield pg
     context.close()
-    assert not errors, f"script errors on the page: {errors}"
+    assert not errors, f"script errors or CSP violations on the page: {errors}"
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,8 @@ Two layouts are recognised from the header (names are matched case-insensitively
 What is filled in when the file does not say:
 
 * no `adj_close` column: the close **is used as the adjusted close** (correct only when the file
-  holds no splits or dividends, or its closes are already adjusted);
+  holds no splits or dividends, or its closes are already adjusted); with the column, an
+  empty cell is an error (the store needs every row's adjusted close);
 * no `open`/`high`/`low`/`close`/`volume` column, or an empty cell in one: NaN;
 * no `dividend` column or an empty cell: 0.0 (no dividend recorded);
 * no `split` column or an empty cell: 1.0 (no split recorded).
@@ -21,6 +22,16 @@ Validation is all-or-nothing: the first bad line raises `PriceFileError` whose `
 1-based line in the file (the header is line 1). Blank lines are skipped. The happy path is
 vectorised (pandas' C parser reads 100k-line chunks, rules are checked as array masks); only
 once a rule fails is the offending line looked up to word the reason.
+
+Whatever the bytes, the outcome is the bars or a `PriceFileError` with the reason (and the line
+where there is one), never another exception:
+
+* line endings may be `\n`, `\r\n` or `\r` alone, mixed in one file (each ends a line);
+* text must be UTF-8 (a UTF-8 byte-order mark is skipped; UTF-16 is named as such);
+* no control characters (U+0000-U+001F but the line break, U+007F-U+009F: a NUL, an escape
+  sequence), no line longer than `MAX_LINE_BYTES`;
+* a gzip file must be whole, and at most `MAX_DECOMPRESSED_BYTES` once decompressed;
+* a volume fits the store's 64-bit integer.
 
 The decompressed file is held in memory while it is read (about 45 MB for the 650k-row shared
 S&P 500 file).
@@ -42,10 +53,19 @@ import pandas as pd
 
 from backend.errors import InvalidInput, PriceFileError
 from backend.market_data.bars import BAR_COLUMNS, PRICE_COLUMNS, TICKER_RULE, normalize_ticker
+from backend.validation import CONTROL_RULE
 
 CHUNK_ROWS = 100_000
 GZIP_MAGIC = b"\x1f\x8b"
 UTF8_BOM = b"\xef\xbb\xbf"
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+# A price line is under 200 bytes; anything far longer is not a price file (and would meet
+# the csv module's field limit).
+MAX_LINE_BYTES = 4096
+# A gzip file that decompresses past this is refused (a "zip bomb" must not fill the memory).
+MAX_DECOMPRESSED_BYTES = 2 * 1024**3
+# The store keeps volumes as 64-bit integers.
+MAX_VOLUME = 2**63 - 1
 
 LONG_FORMAT = "long"
 YAHOO_FORMAT = "yahoo"
@@ -85,17 +105,17 @@ class _Layout:
 @dataclass
 class _Lines:
     """Where each line of the file starts and ends (byte offsets, end exclusive, without the
-    line break)."""
+    line break; line breaks are all '\n' by now)."""
 
     raw: bytes
     starts: np.ndarray
     ends: np.ndarray
-    blank: np.ndarray  # per line: empty (or a lone '\r')
+    blank: np.ndarray  # per line: empty
 
     def text(self, line: int) -> str:
         """Line `line` (1-based) as text, without its line break."""
         i = line - 1
-        return self.raw[self.starts[i] : self.ends[i]].decode("utf-8").rstrip("\r")
+        return self.raw[self.starts[i] : self.ends[i]].decode("utf-8")
 
     def field(self, line: int, position: int) -> str:
         fields = next(csv.reader([self.text(line)]), [])
@@ -146,6 +166,7 @@ def read_price_file(
     wanted = _wanted_ticker(ticker)
     raw = _read_bytes(path)
     lines = _split_lines(raw, path)
+    _check_characters(lines, path)
     layout = _parse_header(lines.text(1), path)
     if layout.kind == YAHOO_FORMAT and wanted is None:
         raise PriceFileError(
@@ -193,17 +214,25 @@ def _read_bytes(path: Path) -> bytes:
         raise PriceFileError(f"cannot read the file: {exc.strerror}", path=str(path)) from exc
     if raw[:2] == GZIP_MAGIC:
         try:
-            raw = gzip.decompress(raw)
+            with gzip.GzipFile(fileobj=BytesIO(raw)) as packed:
+                raw = packed.read(MAX_DECOMPRESSED_BYTES + 1)
         except (OSError, EOFError, zlib.error) as exc:
             raise PriceFileError(
                 f"the gzip data is corrupt or truncated ({exc})", path=str(path)
             ) from exc
+        if len(raw) > MAX_DECOMPRESSED_BYTES:
+            raise PriceFileError(
+                f"the file decompresses to more than {MAX_DECOMPRESSED_BYTES} bytes",
+                path=str(path),
+            )
     elif path.name.lower().endswith(".gz"):
         raise PriceFileError(
             "the file name ends in .gz but its content is not gzip-compressed", path=str(path)
         )
     if raw.startswith(UTF8_BOM):
         raw = raw[len(UTF8_BOM) :]
+    elif raw.startswith(UTF16_BOMS):
+        raise PriceFileError("the file is UTF-16 text; save it as UTF-8", line=1, path=str(path))
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -219,30 +248,52 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def _split_lines(raw: bytes, path: Path) -> _Lines:
+    # Every line-ending style ends a line: '\r\n' (Windows), '\r' alone (old Macintosh),
+    # '\n', mixed in one file as spreadsheets and hand edits leave them.
+    if b"\r" in raw:
+        raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     buf = np.frombuffer(raw, dtype=np.uint8)
     newlines = np.flatnonzero(buf == 0x0A)
     starts = np.concatenate(([0], newlines + 1))
     ends = np.concatenate((newlines, [len(raw)]))
     if starts[-1] == len(raw):  # the file ends with a line break
         starts, ends = starts[:-1], ends[:-1]
-    carriage = np.flatnonzero(buf == 0x0D)
-    if len(carriage):
-        after = carriage + 1
-        lone = (after >= len(raw)) | (buf[np.minimum(after, len(raw) - 1)] != 0x0A)
-        # A '\r' that ends the file is a harmless line ending too.
-        lone &= after < len(raw)
-        if lone.any():
-            offset = int(carriage[np.argmax(lone)])
-            raise PriceFileError(
-                "a carriage return (\\r) that is not part of a \\r\\n line ending; "
-                "only \\n and \\r\\n line endings are supported",
-                line=int(np.searchsorted(starts, offset, side="right")),
-                path=str(path),
-            )
     length = ends - starts
-    last = buf[np.maximum(ends - 1, 0)]
-    content = length - ((length > 0) & (last == 0x0D))
-    return _Lines(raw=raw, starts=starts, ends=ends, blank=content == 0)
+    too_long = np.flatnonzero(length > MAX_LINE_BYTES)
+    if len(too_long):
+        index = int(too_long[0])
+        raise PriceFileError(
+            f"the line is {int(length[index])} bytes long; a line of a price file is at most "
+            f"{MAX_LINE_BYTES}",
+            line=index + 1,
+            path=str(path),
+        )
+    return _Lines(raw=raw, starts=starts, ends=ends, blank=length == 0)
+
+
+def _check_characters(lines: _Lines, path: Path) -> None:
+    """Refuse control characters (CONTROL_RULE; the line break aside), naming the line and,
+    past the header, the column."""
+    buf = np.frombuffer(lines.raw, dtype=np.uint8)
+    c0 = ((buf < 0x20) & (buf != 0x0A)) | (buf == 0x7F)
+    # U+0080-U+009F are 0xC2 0x80-0x9F in UTF-8 (the text is known to be valid UTF-8).
+    c1 = np.zeros(len(buf), dtype=bool)
+    c1[:-1] = (buf[:-1] == 0xC2) & (buf[1:] >= 0x80) & (buf[1:] <= 0x9F)
+    found = np.flatnonzero(c0 | c1)
+    if not len(found):
+        return
+    offset = int(found[0])
+    index = int(np.searchsorted(lines.starts, offset, side="right")) - 1
+    start = int(lines.starts[index])
+    text = lines.raw[start : int(lines.ends[index])].decode("utf-8")
+    position = len(lines.raw[start:offset].decode("utf-8"))
+    char = text[position]
+    where = "" if index == 0 else f" in field {text[:position].count(',') + 1}"
+    raise PriceFileError(
+        f"a control character (U+{ord(char):04X}){where}; {CONTROL_RULE}",
+        line=index + 1,
+        path=str(path),
+    )
 
 
 def _parse_header(text: str, path: Path) -> _Layout:
@@ -391,11 +442,15 @@ def _check_chunk(
             rules.append((column, "positive", live & (values <= 0)))
         else:  # volume, dividend
             rules.append((column, "non_negative", live & (values < 0)))
+        if column == "volume":
+            rules.append((column, "too_large", live & (values > MAX_VOLUME)))
     no_close = live.copy()
     for column in ("close", "adj_close"):
         if column in numbers:
             no_close &= np.isnan(numbers[column])
     rules.append((None, "close", no_close))
+    if "adj_close" in numbers:  # the store needs it; never filled from the close per cell
+        rules.append(("adj_close", "adj_close", live & np.isnan(numbers["adj_close"])))
 
     broken = [int(np.argmax(mask)) for _, _, mask in rules if mask.any()]
     keep = live.copy()
@@ -487,6 +542,14 @@ def _reason(lines: _Lines, layout: _Layout, line: int, column: str | None, rule:
         return f"column {label!r}: {raw!r} is not a number"
     if rule == "finite":
         return f"column {label!r}: {raw!r} is not a finite number"
+    if rule == "adj_close":
+        close = f"{layout.label('close')!r} " if "close" in layout.columns else "the close "
+        return (
+            f"column {label!r} is empty: the adjusted close is what is scored and stored, and "
+            f"{close}does not stand in for it cell by cell (leave the column out for that)"
+        )
+    if rule == "too_large":
+        return f"column {label!r}: {raw} is larger than the largest volume stored ({MAX_VOLUME})"
     if rule == "positive":
         what = "split coefficient" if column == "split" else "price"
         return f"column {label!r}: {raw} is not a valid {what}; it must be greater than 0"

@@ -17,6 +17,8 @@ export function el(spec, attrs, ...children) {
     if (v === undefined || v === null || v === false) continue;
     if (k.startsWith("on") && typeof v === "function") node.addEventListener(k.slice(2), v);
     else if (k === "dataset") Object.assign(node.dataset, v);
+    // Styles through the DOM: a style="" attribute is inline style, which the CSP refuses.
+    else if (k === "style") Object.assign(node.style, v);
     else if (k === "text") node.textContent = v;
     else node.setAttribute(k, v === true ? "" : v);
   }
@@ -80,7 +82,7 @@ export function ratingBadge(rating) {
 
 export function scoreCell(score) {
   if (!isNum(score)) return DASH;
-  const bar = el("span.score-bar", { "aria-hidden": "true" }, el("span", { style: `width:${Math.max(0, Math.min(100, score))}%` }));
+  const bar = el("span.score-bar", { "aria-hidden": "true" }, el("span", { style: { width: `${Math.max(0, Math.min(100, score))}%` } }));
   return el("span.score-cell", el("strong", num(score)), bar);
 }
 

@@ -140,10 +140,9 @@ def test_empty_cells_mean_missing_prices_and_no_dividend_or_split(tmp_path: Path
 
 
 def test_an_empty_adj_close_cell_is_not_filled_from_close(tmp_path: Path) -> None:
-    bars = read_price_file(
-        write(tmp_path, "date,ticker,close,adj_close", "2020-08-28,AAPL,499.23,")
-    )
-    assert bars.iloc[0]["close"] == 499.23 and math.isnan(bars.iloc[0]["adj_close"])
+    # Not filled (nothing is made up), and not let through: the store needs it (NOT NULL).
+    err = error_of(write(tmp_path, "date,ticker,close,adj_close", "2020-08-28,AAPL,499.23,"))
+    assert err.line == 2 and err.reason.startswith("column 'adj_close' is empty: the adjusted")
 
 
 def test_header_is_case_insensitive_and_columns_may_come_in_any_order(tmp_path: Path) -> None:
@@ -367,11 +366,95 @@ def test_not_utf8(tmp_path: Path) -> None:
     assert err.line == 3 and "not UTF-8" in err.reason
 
 
-def test_lone_carriage_return(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "breaks",
+    [["\r", "\r", "\r"], ["\n", "\r", "\r\n"], ["\r\n", "\r", "\n"], ["\r\n", "\r\n", "\r"]],
+)
+def test_every_line_ending_style_and_mixes_of_them_import_whole(
+    tmp_path: Path, breaks: list[str]
+) -> None:
     path = tmp_path / "prices.csv"
-    path.write_bytes(f"{LONG_HEADER}\n{AAPL_0828}\r{AAPL_0831}\n".encode())
+    lines = [LONG_HEADER, AAPL_0828, AAPL_0831, MSFT_0819]
+    path.write_bytes("".join(line + end for line, end in zip(lines, breaks + [""])).encode())
+    bars = read_price_file(path)
+    assert list(bars["ticker"]) == ["AAPL", "AAPL", "MSFT"]
+    assert list(bars["split"]) == [1.0, 4.0, 1.0]
+
+
+def test_a_lone_carriage_return_counts_as_a_line_for_the_line_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "prices.csv"
+    path.write_bytes(f"{LONG_HEADER}\r{AAPL_0828}\r\n{AAPL_0831}\rbad,AAPL,1\n".encode())
     err = error_of(path)
-    assert err.line == 2 and "carriage return" in err.reason
+    assert err.line == 4 and err.reason.startswith("expected 10 fields")
+
+
+@pytest.mark.parametrize(
+    ("data", "line", "reason"),
+    [
+        (f"{LONG_HEADER}\n2020-08-28,AA\x00PL,1,1,1,1,1,1,0,1\n".encode(), 2, "U+0000) in field 2"),
+        (
+            f"{LONG_HEADER}\n{AAPL_0828}\n2020-08-31,AAPL,1,1,1,1,1\x1b[31m,1,0,1\n".encode(),
+            3,
+            "U+001B) in field 7",
+        ),
+        ("date,tic\x7fker,close\n".encode(), 1, "(U+007F);"),
+        (f"{LONG_HEADER}\n2020-08-28,AAPL,1,1,1,1,1,1,0,1\u0085\n".encode(), 2, "(U+0085) in"),
+        (f"{LONG_HEADER}\n{AAPL_0828}\t\n".encode(), 2, "(U+0009) in field 10"),
+    ],
+)
+def test_control_characters_are_refused_with_line_and_field(
+    tmp_path: Path, data: bytes, line: int, reason: str
+) -> None:
+    path = tmp_path / "prices.csv"
+    path.write_bytes(data)
+    err = error_of(path)
+    assert err.line == line and reason in err.reason, err.reason
+    assert "no control characters" in err.reason
+
+
+def test_an_over_long_line_is_refused_with_its_line(tmp_path: Path) -> None:
+    long_field = "9" * 200_000  # past the csv module's own field limit (131072)
+    err = error_of(
+        write(tmp_path, LONG_HEADER, AAPL_0828, f"2020-08-31,AAPL,{long_field},1,1,1,1,1,0,1")
+    )
+    assert err.line == 3 and err.reason.startswith("the line is 200030 bytes long;")
+    err = error_of(write(tmp_path, "date,ticker,close," + "x" * 5000, AAPL_0828))
+    assert err.line == 1 and "at most 4096" in err.reason
+
+
+def test_utf16_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "prices.csv"
+    path.write_bytes(f"{LONG_HEADER}\n{AAPL_0828}\n".encode("utf-16"))
+    err = error_of(path)
+    assert err.line == 1 and err.reason == "the file is UTF-16 text; save it as UTF-8"
+
+
+def test_latin1_text_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "prices.csv"
+    path.write_bytes(
+        f"{LONG_HEADER}\n{AAPL_0828}\n2020-08-31,CAFÉ,1,1,1,1,1,1,0,1\n".encode("latin-1")
+    )
+    err = error_of(path)
+    assert err.line == 3 and "not UTF-8 text (byte 0xc9" in err.reason
+
+
+def test_a_volume_past_the_stores_integer_is_refused(tmp_path: Path) -> None:
+    err = error_of(write(tmp_path, LONG_HEADER, "2020-08-28,AAPL,1,1,1,1,1,1e19,0,1"))
+    assert err.line == 2 and "larger than the largest volume stored" in err.reason
+
+
+def test_a_gzip_bomb_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(csv_file, "MAX_DECOMPRESSED_BYTES", 10_000)
+    path = tmp_path / "bomb.csv.gz"
+    path.write_bytes(gzip.compress((LONG_HEADER + "\n").encode() + b"\n" * 50_000))
+    assert error_of(path).reason == "the file decompresses to more than 10000 bytes"
+
+
+def test_a_gzip_of_several_members_is_read_whole(tmp_path: Path) -> None:
+    path = tmp_path / "two.csv.gz"
+    first = gzip.compress(f"{LONG_HEADER}\n{AAPL_0828}\n".encode())
+    path.write_bytes(first + gzip.compress(f"{AAPL_0831}\n".encode()))
+    assert len(read_price_file(path)) == 2
 
 
 # --- whole-file errors -----------------------------------------------------------------------
