@@ -3,9 +3,9 @@
 FastAPI documents its own validation error (`HTTPValidationError`) and only the statuses a
 route lists. This service answers every error in one shape (`ErrorBody`), refuses control
 characters in every text parameter (backend/api/input_guard.py), can answer 500 anywhere
-(backend/api/errors.py), 413 for any body over the limit (backend/api/body_limit.py) and 503 wherever the database or a
-provider is needed. Those facts hold for all routes, so they are written into the schema here,
-once; what differs per route (401, 403, 404, 409, 429, ...) each route declares itself with
+(backend/api/errors.py), 413 for any body over the limit (backend/api/body_limit.py) and 503
+wherever the database or a provider is needed. Those facts hold for all routes, so they are
+written into the schema here, once; what differs per route (401, 403, 404, 409, 429, ...) each route declares itself with
 `error_responses(...)`.
 """
 
@@ -45,7 +45,7 @@ def _pattern_strings(schema: dict[str, Any]) -> None:
 
 def conform(schema: dict[str, Any], needs_dependencies: Callable[[str], bool]) -> dict[str, Any]:
     """Rewrite a generated schema in place (and return it): the error shape on every error
-    status, 500 everywhere, 413 where there is a body, 503 where `needs_dependencies(path)`,
+    status, 500 and 413 everywhere, 503 where `needs_dependencies(path)`,
     and the control-character rule on every string parameter."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     for name, sub in (

@@ -526,7 +526,7 @@ def test_auth_routes_declare_their_errors(client: TestClient) -> None:
         ("/api/v1/auth/login", "post"): {"401", "413", "422", "429", "500", "503"},
         ("/api/v1/auth/refresh", "post"): {"401", "413", "422", "429", "500", "503"},
         ("/api/v1/auth/logout", "post"): {"401", "413", "422", "500", "503"},
-        ("/api/v1/auth/me", "get"): {"401", "403", "422", "500", "503"},
+        ("/api/v1/auth/me", "get"): {"401", "403", "413", "422", "500", "503"},
     }
     for (path, method), statuses in expected.items():
         responses = paths[path][method]["responses"]
