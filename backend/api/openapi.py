@@ -5,8 +5,8 @@ route lists. This service answers every error in one shape (`ErrorBody`), refuse
 characters in every text parameter (backend/api/input_guard.py), can answer 500 anywhere
 (backend/api/errors.py), 413 for any body over the limit (backend/api/body_limit.py) and 503
 wherever the database or a provider is needed. Those facts hold for all routes, so they are
-written into the schema here, once; what differs per route (401, 403, 404, 409, 429, ...) each route declares itself with
-`error_responses(...)`.
+written into the schema here, once; what differs per route (401, 403, 404, 409, 429, ...)
+each route declares itself with `error_responses(...)`.
 """
 
 from __future__ import annotations
