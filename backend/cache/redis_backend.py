@@ -37,6 +37,14 @@ CLEAR_BATCH = 500
 _FAILURES = (RedisError, OSError, asyncio.TimeoutError)
 
 
+def public_url(url: str) -> str:
+    """What the public stats say of a Redis URL: its scheme and logical database, no host,
+    port or credentials ("redis://…/15")."""
+    scheme, _, rest = url.partition("://")
+    database = rest.rsplit("/", 1)[1] if "/" in rest and scheme != "unix" else ""
+    return f"{scheme}://…/{database}" if database else f"{scheme}://…"
+
+
 def redact(url: str) -> str:
     """The URL without its password."""
     if "@" not in url:
@@ -118,12 +126,15 @@ class RedisBackend:
 
     def _mark_down(self, exc: BaseException) -> None:
         self._down_until = self._clock() + self.retry_seconds
-        self.last_error = f"{type(exc).__name__}: {exc}"
+        # Public answers (cache stats) say only the kind of failure: the client's own text
+        # names the host and port, which belongs in the log.
+        self.last_error = f"{type(exc).__name__}: redis did not answer"
         if self.reachable:
             self.outages += 1
             log.warning(
-                "redis unreachable (%s): serving from the in-process cache, retrying in %.1fs",
-                self.last_error,
+                "redis unreachable (%s: %s): serving from the in-process cache, retrying in %.1fs",
+                type(exc).__name__,
+                exc,
                 self.retry_seconds,
             )
         self.reachable = False
@@ -270,7 +281,8 @@ class RedisBackend:
     async def stats(self) -> BackendStats:
         reachable = await self.ping()
         details: dict[str, Any] = {
-            "url": redact(self.url),
+            # Scheme and database only: where Redis runs is not the public's business.
+            "url": public_url(self.url),
             "pool_max_connections": self.max_connections,
             "socket_timeout_seconds": self.socket_timeout,
             "retry_seconds": self.retry_seconds,

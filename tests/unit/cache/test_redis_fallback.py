@@ -64,3 +64,11 @@ def test_redact_hides_the_password() -> None:
     assert redact("redis://:s3cret@127.0.0.1:6379/0") == "redis://:***@127.0.0.1:6379/0"
     assert redact("redis://user:pw@host:1/2") == "redis://user:***@host:1/2"
     assert redact("redis://127.0.0.1:6379/15") == "redis://127.0.0.1:6379/15"
+
+
+def test_public_url_names_no_host_port_or_password() -> None:
+    from backend.cache.redis_backend import public_url
+
+    assert public_url("redis://:s3cret@10.0.0.5:6379/3") == "redis://…/3"
+    assert public_url("rediss://cache.internal:6380") == "rediss://…"
+    assert public_url("unix:///run/redis.sock") == "unix://…"
