@@ -10,12 +10,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from backend.options.chain import ChainView, analyse_chain
 from backend.options.lean import (
     LeanChain,
     read_lean_chain,
     read_lean_equity_daily,
     read_lean_quotes,
 )
+from backend.options.quotes import session_close
 from backend.options.vix import read_vix_daily
 from backend.options.yahoo import YahooChain, read_yahoo_options
 
@@ -58,6 +60,13 @@ def goog_contracts(day: dt.date) -> pd.DataFrame:
     if quotes.empty:
         return contracts.assign(bid=np.nan, ask=np.nan)
     return contracts.merge(quotes, on=["expiry", "strike", "right"], how="left")
+
+
+def goog_view(day: dt.date, rate: float = RATE) -> ChainView:
+    """The chain analysed at the day's close (16:00 New York), against GOOG's official close
+    of the day (`goog_daily_2015-12.csv`) as the spot."""
+    spot = float(goog_daily().loc[day, "close"])
+    return analyse_chain(goog_contracts(day), session_close(day), spot, rate)
 
 
 @lru_cache(maxsize=None)
