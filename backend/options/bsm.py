@@ -39,12 +39,18 @@ VOL_TOLERANCE: Final = 1e-10
 # Volatilities at which every price is tried first, to bracket its solution (doubling from
 # 2.5%, ends MIN_VOL and MAX_VOL).
 VOL_GRID: Final = np.array([MIN_VOL, *(0.025 * 2.0**i for i in range(9)), MAX_VOL])
+# A price within this fraction of S e^{-qT} + K e^{-rT} of a bound is taken as on it: the
+# bounds are differences of such terms, known only to ~1e-16 of them, and a time value that
+# small fits any volatility (a deep in-the-money mid equal to its intrinsic value).
+BOUND_TOLERANCE: Final = 1e-9
 
 # Why a contract has no implied volatility (`ImpliedVol.reason`).
 EXPIRED: Final = "expired"  # T <= 0
 INVALID_INPUT: Final = "invalid_input"  # a non-finite or non-positive price, spot or strike
-BELOW_LOWER_BOUND: Final = "below_lower_bound"  # price <= max(0, intrinsic on the forward)
-ABOVE_UPPER_BOUND: Final = "above_upper_bound"  # price >= S e^{-qT} (call), K e^{-rT} (put)
+# price <= max(0, intrinsic value on the forward), to BOUND_TOLERANCE
+BELOW_LOWER_BOUND: Final = "below_lower_bound"
+# price >= S e^{-qT} (call) or K e^{-rT} (put), to BOUND_TOLERANCE
+ABOVE_UPPER_BOUND: Final = "above_upper_bound"
 VOL_BELOW_MIN: Final = "vol_below_min"  # the price needs sigma < MIN_VOL
 VOL_ABOVE_MAX: Final = "vol_above_max"  # the price needs sigma > MAX_VOL
 NO_CONVERGENCE: Final = "no_convergence"  # the solver stopped without meeting its tolerance
@@ -221,13 +227,14 @@ def implied_vol(
         call: c = e^x N(x/v + v/2) - N(x/v - v/2),
         put:  c = N(-x/v + v/2) - e^x N(-x/v - v/2),
 
-    solved for v in [MIN_VOL sqrt(T), MAX_VOL sqrt(T)] by Chandrupatla's bracketed method
+    solved for v in [MIN_VOL sqrt(T), MAX_VOL sqrt(T)]: every price is first tried on the
+    `VOL_GRID`, which brackets its root within an octave, then Chandrupatla's bracketed method
     (`scipy.optimize.elementwise.find_root`: vectorised, interpolating, falling back to
-    bisection, so it always converges inside a valid bracket), then sigma = v / sqrt(T).
+    bisection, so it always converges inside a valid bracket); sigma = v / sqrt(T).
 
     Contracts with no solution get NaN and their reason: T <= 0 (`expired`), a price, spot or
-    strike not finite and positive (`invalid_input`), a price at or outside the bounds, or
-    one that needs a volatility outside [MIN_VOL, MAX_VOL]."""
+    strike not finite and positive (`invalid_input`), a price at or outside the bounds (to
+    `BOUND_TOLERANCE`), or one that needs a volatility outside [MIN_VOL, MAX_VOL]."""
     if not np.isfinite(rate):
         raise OptionInputError("rate", f"{rate} is not a finite number")
     arrays = np.broadcast_arrays(
@@ -250,10 +257,12 @@ def implied_vol(
     expired = valid & (tt <= 0)
     reason[expired] = EXPIRED
     live = valid & ~expired
+    # Invalid rows (inf, NaN) are already marked; their arithmetic below is not looked at.
     with np.errstate(invalid="ignore", over="ignore"):
         lower, upper = no_arbitrage_bounds(s, k, tt, rate, q, call)
-    below = live & (p <= lower)
-    above = live & (p >= upper)
+        slack = BOUND_TOLERANCE * (s * np.exp(-q * tt) + k * np.exp(-rate * tt))
+        below = live & (p <= lower + slack)
+        above = live & (p >= upper - slack)
     reason[below] = BELOW_LOWER_BOUND
     reason[above] = ABOVE_UPPER_BOUND
     todo = np.flatnonzero(live & ~below & ~above)

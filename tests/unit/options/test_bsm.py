@@ -175,6 +175,17 @@ def test_contracts_without_a_solution_keep_their_reason_and_no_number() -> None:
         assert np.isnan(vol), f"{name}: no number stands in for a missing volatility"
 
 
+def test_a_price_on_its_bound_to_rounding_has_no_volatility() -> None:
+    """GOOG's 2016-01-15 640 call on 2015-12-23: mid 110.40 on a forward of 750.40, i.e. its
+    intrinsic value; in floating point 750.4 - 640 = 110.39999999999998, 3e-14 below the price,
+    a time value any volatility from 0 to ~0.1 fits. It is left out, not given a number."""
+    assert 750.4 - 640 < 110.4
+    on_bound = implied_vol(110.4, 750.4, 640, 23 / 365, 0.0, 0.0, True)
+    assert on_bound.reason == BELOW_LOWER_BOUND and np.isnan(on_bound.vol)
+    a_cent_above = implied_vol(110.41, 750.4, 640, 23 / 365, 0.0, 0.0, True)
+    assert a_cent_above.reason == "" and 0 < float(a_cent_above.vol) < 1
+
+
 def test_a_price_needing_a_tiny_volatility_is_left_out() -> None:
     # At the money (r = q = 0, so the lower bound is 0), sigma = 0.0001 is worth
     # 100 x 0.0001 x sqrt(0.5) x 0.3989 = 0.0028: a price of 0.001 needs sigma ~ 0.000035.
