@@ -14,14 +14,14 @@ expiry without out-of-the-money volatilities on both sides of the forward has no
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from backend.options.bsm import bsm_delta, implied_vol
+from backend.options.bsm import FloatArray, bsm_delta, implied_vol
 from backend.options.errors import OptionInputError
 from backend.options.quotes import DAYS_PER_YEAR, LAST, MID, days_to_expiry, mid_quote
 
@@ -155,44 +155,73 @@ def analyse_chain(
     delta against the spot, e^{-qT} N(d1) (calls) or -e^{-qT} N(-d1) (puts)."""
     _check_chain_input(contracts, spot, rate)
     frame = contracts.reset_index(drop=True).copy()
+    strike = frame["strike"].to_numpy(dtype=np.float64)
     is_call = (frame["right"] == "C").to_numpy()
     quote = mid_quote(frame["bid"].to_numpy(), frame["ask"].to_numpy(), frame["last"].to_numpy())
     days = days_to_expiry(as_of, frame["expiry"].tolist())
     t = days / DAYS_PER_YEAR
-    frame["days"] = days
-    frame["t"] = t
-    frame["price"] = quote.price
-    frame["price_source"] = quote.source
-    forward_of = np.full(len(frame), np.nan)
-    forwards: dict[dt.date, tuple[Forward | None, str | None]] = {}
     groups = _expiry_groups(frame)
-    for expiry, rows in groups:
-        found = _expiry_forward(frame.iloc[rows], float(t[rows[0]]), rate, spot, strikes_used)
-        forwards[expiry] = found
+    forward_of = np.full(len(frame), np.nan)
+    forwards: list[tuple[Forward | None, str | None]] = []
+    for _, rows in groups:
+        found = _expiry_forward(
+            strike[rows],
+            is_call[rows],
+            quote.price[rows],
+            quote.source[rows],
+            float(t[rows[0]]),
+            rate,
+            spot,
+            strikes_used,
+        )
+        forwards.append(found)
         if found[0] is not None:
             forward_of[rows] = found[0].forward
-    frame["forward"] = forward_of
 
-    solved = implied_vol(
-        quote.price, forward_of, frame["strike"].to_numpy(), t, rate, rate, is_call
-    )
+    solved = implied_vol(quote.price, forward_of, strike, t, rate, rate, is_call)
     # The most basic cause wins: expired, then the quote, then the missing forward.
     reason = solved.reason.copy()
     reason[~np.isfinite(forward_of)] = NO_FORWARD
     reason[quote.reason != ""] = quote.reason[quote.reason != ""]
     reason[t <= 0] = EXPIRED_EXPIRY
     vol = np.where(reason == "", solved.vol, np.nan)
-    frame["iv"] = vol
-    frame["reason"] = reason
     with np.errstate(divide="ignore", invalid="ignore"):
         carry = np.where(t > 0, forward_of * np.exp(-rate * t) / spot, np.nan)  # e^{-qT}
         div_yield = -np.log(carry) / t
-    frame["delta"] = bsm_delta(spot, frame["strike"].to_numpy(), t, rate, div_yield, vol, is_call)
+    frame["days"] = days
+    frame["t"] = t
+    frame["price"] = quote.price
+    frame["price_source"] = quote.source
+    frame["forward"] = forward_of
+    frame["iv"] = vol
+    frame["reason"] = reason
+    frame["delta"] = bsm_delta(spot, strike, t, rate, div_yield, vol, is_call)
 
-    views = [
-        _expiry_view(expiry, frame, rows, forwards[expiry], spot, rate, max_atm_distance)
-        for expiry, rows in groups
-    ]
+    views = []
+    for (expiry, rows), (forward, why) in zip(groups, forwards):
+        view = ExpiryView(
+            expiry=expiry,
+            t=float(t[rows[0]]),
+            days=float(days[rows[0]]),
+            forward=forward,
+            dividend_yield=None,
+            atm_iv=None,
+            atm_source="",
+            reason=why,
+        )
+        if forward is not None:
+            view = _with_atm(
+                view,
+                forward,
+                strike[rows],
+                is_call[rows],
+                vol[rows],
+                quote.source[rows],
+                spot,
+                rate,
+                max_atm_distance,
+            )
+        views.append(view)
     return ChainView(as_of=as_of, spot=spot, rate=rate, contracts=frame, expiries=tuple(views))
 
 
@@ -228,76 +257,57 @@ def _check_chain_input(contracts: pd.DataFrame, spot: float, rate: float) -> Non
 
 
 def _expiry_forward(
-    rows: pd.DataFrame, t: float, rate: float, spot: float, strikes_used: int
+    strike: FloatArray,
+    is_call: npt.NDArray[np.bool_],
+    price: FloatArray,
+    source: npt.NDArray[np.object_],
+    t: float,
+    rate: float,
+    spot: float,
+    strikes_used: int,
 ) -> tuple[Forward | None, str | None]:
+    """One expiry's forward from the strikes where a call and a put are both priced (by mids
+    when any strike has two mids, else by whatever prices there are, flagged `last`)."""
     if t <= 0:
         return None, EXPIRED_EXPIRY
-    priced = rows[np.isfinite(rows["price"].to_numpy())]
-    calls = priced[priced["right"] == "C"].set_index("strike")
-    puts = priced[priced["right"] == "P"].set_index("strike")
-    pairs = calls[["price", "price_source"]].join(
-        puts[["price", "price_source"]], how="inner", suffixes=("_call", "_put")
+    priced = np.isfinite(price)
+    calls, puts = np.flatnonzero(priced & is_call), np.flatnonzero(priced & ~is_call)
+    # One call and one put per strike at most (checked on input).
+    common, at_call, at_put = np.intersect1d(
+        strike[calls], strike[puts], assume_unique=True, return_indices=True
     )
-    if pairs.empty:
+    if not len(common):
         return None, NO_FORWARD
-    both_mid = (pairs["price_source_call"] == MID) & (pairs["price_source_put"] == MID)
-    source = MID if both_mid.any() else LAST
+    call_rows, put_rows = calls[at_call], puts[at_put]
+    both_mid = (source[call_rows] == MID) & (source[put_rows] == MID)
     if both_mid.any():
-        pairs = pairs[both_mid]
-    forward, strikes = parity_forward(
-        pairs.index.to_numpy(dtype=np.float64),
-        pairs["price_call"].to_numpy(),
-        pairs["price_put"].to_numpy(),
-        t,
-        rate,
-        spot,
-        strikes_used,
+        common, call_rows, put_rows = common[both_mid], call_rows[both_mid], put_rows[both_mid]
+    forward, used = parity_forward(
+        common, price[call_rows], price[put_rows], t, rate, spot, strikes_used
     )
     if not forward > 0:
         return None, NO_FORWARD
-    return Forward(forward=forward, strikes=strikes, source=source), None
+    return Forward(forward=forward, strikes=used, source=MID if both_mid.any() else LAST), None
 
 
-def _expiry_view(
-    expiry: dt.date,
-    frame: pd.DataFrame,
-    rows: np.ndarray,
-    found: tuple[Forward | None, str | None],
+def _with_atm(
+    view: ExpiryView,
+    forward: Forward,
+    strike: FloatArray,
+    is_call: npt.NDArray[np.bool_],
+    vol: FloatArray,
+    source: npt.NDArray[np.object_],
     spot: float,
     rate: float,
     max_atm_distance: float,
 ) -> ExpiryView:
-    t = float(frame["t"].iloc[rows[0]])
-    days = float(frame["days"].iloc[rows[0]])
-    forward, reason = found
-    q: float | None = None
-    level: float | None = None
-    source = ""
-    if forward is not None:
-        part = frame.iloc[rows]
-        q = implied_dividend_yield(forward.forward, spot, t, rate)
-        level, lo, hi = atm_iv(
-            part["strike"].to_numpy(),
-            (part["right"] == "C").to_numpy(),
-            part["iv"].to_numpy(),
-            forward.forward,
-            max_atm_distance,
-        )
-        if level is None or lo is None or hi is None:
-            reason = NO_STRIKES_NEAR_FORWARD
-        else:
-            sources = {part["price_source"].iloc[lo], part["price_source"].iloc[hi]}
-            source = MID if sources == {MID} else LAST
-    return ExpiryView(
-        expiry=expiry,
-        t=t,
-        days=days,
-        forward=forward,
-        dividend_yield=q,
-        atm_iv=level,
-        atm_source=source,
-        reason=reason,
-    )
+    """`view` with its implied dividend yield and ATM volatility (or the reason for none)."""
+    q = implied_dividend_yield(forward.forward, spot, view.t, rate)
+    level, lo, hi = atm_iv(strike, is_call, vol, forward.forward, max_atm_distance)
+    if level is None or lo is None or hi is None:
+        return replace(view, dividend_yield=q, reason=NO_STRIKES_NEAR_FORWARD)
+    atm_source = MID if source[lo] == MID and source[hi] == MID else LAST
+    return replace(view, dividend_yield=q, atm_iv=level, atm_source=atm_source)
 
 
 @dataclass(frozen=True)
