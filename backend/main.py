@@ -19,9 +19,7 @@ from backend.cache import build_cache
 from backend.cache.fastpath import ScoreFastPath
 from backend.config import Settings, get_settings
 from backend.db.engine import make_engine
-from backend.db.migrate import upgrade_to_head
 from backend.errors import install_error_handlers
-from backend.market_data.ingest import load_sample
 from backend.market_data.providers import build_provider
 from backend.market_data.providers.base import PriceProvider
 from backend.market_data.store import PriceStore
@@ -31,6 +29,7 @@ from backend.observability.metrics import Metrics
 from backend.observability.middleware import RequestObservabilityMiddleware
 from backend.portfolios.service import PortfolioService
 from backend.scheduler import build_scheduler
+from backend.startup import prepare_database
 from backend.web.router import install_web
 
 log = logging.getLogger("backend")
@@ -50,11 +49,8 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if settings.migrate_on_start:
-            revision = upgrade_to_head(engine)
-            log.info("database %s at revision %s", engine.dialect.name, revision)
-        if settings.load_sample_on_empty and store.is_empty():
-            load_sample(store)
+        # once across all workers (a lock in the database): migrate, first load of the sample
+        prepare_database(engine, store, settings)
         # Score everything once now, so the first request does not pay for it.
         if not store.is_empty():
             momentum.book()

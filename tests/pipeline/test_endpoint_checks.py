@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -19,7 +18,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.pipeline.conftest import REPO, SCRIPTS, FakeHTTP, free_port, require_tool, run
+from tests.pipeline.conftest import (
+    REPO,
+    SCRIPTS,
+    FakeHTTP,
+    free_port,
+    require_tool,
+    run,
+    stop_process,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.api]
 CHECK = str(REPO / "test_all_endpoints.sh")
@@ -103,11 +110,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obje
             paths = json.load(answer)["paths"]
         yield {"url": url, "env": env, "home": home, "paths": paths}
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc, grace=20)
 
 
 def served(service: dict[str, object], method: str, path: str) -> bool:
