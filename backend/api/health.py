@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from backend import __version__
 from backend.api.deps import StoreDep
-from backend.db.migrate import current_revision, head_revision
+from backend.db.migrate import current_revision, head_revision, schema_verdict
 from backend.market_data.store import PriceStore
 
 router = APIRouter(tags=["operations"])
@@ -58,7 +58,7 @@ def _database_check(store: PriceStore) -> Check:
         revision = current_revision(store.engine)
     except Exception as exc:  # unreachable, or no permission: not ready, and why
         return Check(ok=False, error=f"{type(exc).__name__}: {exc}")
-    migrated = revision == head
+    migrated = revision == head or schema_verdict(store.engine).ok  # or compatibly ahead
     return Check(
         ok=migrated,
         latency_ms=latency,
