@@ -221,9 +221,18 @@ start_nginx() {
     fi
 }
 
+# nginx finds the app by its DNS name `app` on the front network, and asks again every 5 s, so a
+# container that is starting, or never gets healthy, must not carry that name there: each new
+# container is taken off the front network as soon as it exists (long before it listens: the
+# interpreter alone takes seconds to start) and put back, as `app`, once its health check passes.
+front_network() { printf '%s_front\n' "$project"; }
+hide_from_nginx() { "$engine" network disconnect "$(front_network)" "$1" >/dev/null; }
+show_to_nginx() { "$engine" network connect --alias app "$(front_network)" "$1" >/dev/null; }
+
 # start_app IMAGE: the app service's container on IMAGE (APP_IMAGE in .env), replacing the one
 # there: removed first (gracefully), on every engine - podman-compose would never recreate it, and
-# nginx is told it is gone before the new one starts, not when that one is healthy.
+# nginx is told it is gone before the new one starts. The new one starts hidden from nginx
+# (healthy_app shows it).
 start_app() {
     local old
     env_set "$env_file" APP_IMAGE "$1"
@@ -232,14 +241,24 @@ start_app() {
         remove_container "$old"
         nginx_reload || true
     fi
-    dc up -d --no-build --no-deps app
+    dc up -d --no-build --no-deps app || return 1
+    hide_from_nginx "$(service_cid app)"
+}
+
+# healthy_app CID SECONDS: wait for the container's health check, then let nginx find it.
+healthy_app() {
+    if ! wait_app_healthy "$1" "$2"; then
+        show_logs "$1"
+        return 1
+    fi
+    show_to_nginx "$1"
 }
 
 # swap_app IMAGE TIMEOUT: put IMAGE in service. When the app serves, without stopping the
-# service: a candidate container of IMAGE starts beside the old one; once it is healthy nginx
-# spreads requests over both, the app service's container is replaced by one of IMAGE, and the
-# candidate leaves. When nothing serves, the app simply starts. Fails (the old container still
-# serving, the candidate removed) when IMAGE does not become healthy.
+# service: a candidate container of IMAGE starts beside the old one (hidden from nginx); once it is
+# healthy nginx spreads requests over both, the app service's container is replaced by one of
+# IMAGE, and the candidate leaves. When nothing serves, the app simply starts. Fails (the old
+# container still serving, the candidate removed) when IMAGE does not become healthy.
 swap_app() {
     local image="$1" timeout="$2" old cand new
     old=$(service_cid app)
@@ -247,12 +266,8 @@ swap_app() {
     "$engine" rm -f "$cand" >/dev/null 2>&1 || true
     if ! is_running "$old" || ! app_health "$old" >/dev/null 2>&1; then
         log "no healthy app container serves: starting ${image} in place"
-        start_app "$image"
-        new=$(service_cid app)
-        if ! wait_app_healthy "$new" "$timeout"; then
-            show_logs "$new"
-            return 1
-        fi
+        start_app "$image" || return 1
+        healthy_app "$(service_cid app)" "$timeout" || return 1
         start_nginx
         return 0
     fi
@@ -260,20 +275,17 @@ swap_app() {
     env_set "$env_file" APP_IMAGE "$image"
     local aliases=()
     is_podman_compose || aliases=(--use-aliases)
-    dc run -d --no-deps "${aliases[@]}" --name "$cand" app
-    if ! wait_app_healthy "$cand" "$timeout"; then
-        show_logs "$cand"
+    dc run -d --no-deps "${aliases[@]}" --name "$cand" app || return 1
+    hide_from_nginx "$cand"
+    if ! healthy_app "$cand" "$timeout"; then
         "$engine" rm -f "$cand" >/dev/null 2>&1 || true
         return 1
     fi
     nginx_reload # old + candidate
     log "candidate healthy: replacing the app service's container"
-    start_app "$image" # old removed, nginx reloaded: the candidate serves alone
+    start_app "$image" || return 1 # old removed, nginx reloaded: the candidate serves alone
     new=$(service_cid app)
-    if ! wait_app_healthy "$new" "$timeout"; then
-        show_logs "$new"
-        return 1 # the candidate (healthy, on the same image) still serves
-    fi
+    healthy_app "$new" "$timeout" || return 1 # the candidate (healthy, same image) serves on
     nginx_reload # new + candidate
     remove_container "$cand"
     nginx_reload # new only

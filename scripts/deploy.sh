@@ -112,7 +112,9 @@ fi
 # 5. Back up before the schema changes (after the stop above, so the backup holds every write).
 if ((database_exists)); then
     backup=$(pg_backup) || {
-        [[ -z "$stopped_app" ]] || start_app "$configured_image"
+        if [[ -n "$stopped_app" ]]; then
+            { start_app "$configured_image" && healthy_app "$(service_cid app)" "$timeout"; } || true
+        fi
         die "the database backup failed: nothing deployed"
     }
     printf '%s\n' "$backup" >"${state}/last_backup"

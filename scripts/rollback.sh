@@ -60,13 +60,10 @@ if ((restore_db)); then
     "$engine" rm -f "$(candidate_name)" >/dev/null 2>&1 || true
     remove_container "$(service_cid app)"
     pg_restore "$backup"
-    start_app "$previous"
-    cid="$(service_cid app)"
-    wait_app_healthy "$cid" "$timeout" || {
-        show_logs "$cid"
+    if ! { start_app "$previous" && healthy_app "$(service_cid app)" "$timeout"; }; then
         record "$state" "$previous" "rollback failed: health check"
         die "rolled back to ${previous} but it did not become healthy"
-    }
+    fi
     start_nginx
 else
     cid="$(service_cid app)"

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env -S python3 -S
 """A stand-in for a container engine and its compose command, for the tests of deploy.sh and
 rollback.sh (tests/pipeline/test_deploy_scripts.py). Installed under the names the scripts call
 (podman, podman-compose, docker, docker-compose); what it is called decides what it plays.
@@ -124,6 +124,7 @@ def create(state: dict, name: str, service: str, image: str, oneoff: bool) -> di
         "running": True,
         "oneoff": oneoff,
         "restart": "unless-stopped",
+        "visible": True,
     }
     state["next"] += 1
     if service == "app" and not behaviour(image).get("starts", True):
@@ -185,6 +186,13 @@ def engine(args: list[str]) -> int:
     if command == "volume" and rest[0] == "inspect":
         return 0 if rest[1] in state["volumes"] else 125
     if command == "network":
+        if rest[0] in {"connect", "disconnect"}:  # on the front network: found by nginx or not
+            found = find(state, rest[-1])
+            if not found:
+                return 125
+            found[1]["visible"] = rest[0] == "connect"
+            save(state)
+            return 0
         if rest[0] == "exists":
             return 0 if rest[1] in state["networks"] else 1
         if rest[0] == "create":

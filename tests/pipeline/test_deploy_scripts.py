@@ -172,6 +172,10 @@ def test_online_deploy_swaps_behind_nginx_with_the_old_release_serving(host: Hos
     old_removed = index(calls, f"engine rm -f {old_id}")
     new_app = index(calls, "compose up -d --no-build --no-deps app")
     assert backup < migrate < candidate < first_reload < old_removed < new_app
+    # nginx cannot find the candidate (nor later the new container) before it is healthy
+    hidden = index(calls, "engine network disconnect av_front av_app_next")
+    shown = index(calls, "engine network connect --alias app av_front av_app_next")
+    assert candidate < hidden < shown < first_reload
     # nginx is told at once that the old container is gone (before the new one starts)
     assert "nginx reloaded" in "".join(calls[old_removed:new_app])
     # the old container is stopped only once the candidate answers, and nginx reloads after each
@@ -179,7 +183,7 @@ def test_online_deploy_swaps_behind_nginx_with_the_old_release_serving(host: Hos
     assert sum("nginx reloaded" in c for c in calls) == 4
     boxes = host.containers()
     assert set(boxes) == {"av_postgres_1", "av_redis_1", "av_app_1", "av_nginx_1"}
-    assert boxes["av_app_1"]["image"] == "acme/av:v2"
+    assert boxes["av_app_1"]["image"] == "acme/av:v2" and boxes["av_app_1"]["visible"]
     assert host.record("previous_image") == "acme/av:v1"
     assert host.record("current_image") == "acme/av:v2"
     assert host.record("last_migration") == "compatible 0002"
@@ -243,9 +247,12 @@ def test_an_unhealthy_release_never_takes_over_and_rollback_keeps_the_database(
     assert code != 0
     assert "acme/av:v2 did not become healthy" in out
     boxes = host.containers()
-    # the old release served throughout: never stopped, and the candidate is gone
+    # the old release served throughout: never stopped, and the candidate is gone - it was never
+    # on the front network, where nginx looks
     assert boxes["av_app_1"]["image"] == "acme/av:v1" and boxes["av_app_1"]["running"]
     assert "av_app_next" not in boxes
+    calls = host.calls()
+    assert not any("network connect" in c and "av_app_next" in c for c in calls)
     assert host.env_value("APP_IMAGE") == "acme/av:v1"
     assert "failed: health check" in host.record("history.log")
 
@@ -377,7 +384,9 @@ def test_remote_deploy_copies_the_files_and_runs_deploy_on_the_server(
     del env["DEPLOY_DIR"]  # on the server, deploy.sh finds its folder itself
     done = run([str(SCRIPTS / "remote_deploy.sh"), "deploy", "acme/av@sha256:abc"], env=env)
     assert done.returncode == 0, done.stderr
-    for copied in ["docker-compose.yml", "nginx/nginx.conf", "test_all_endpoints.sh"]:
+    for copied in ["docker-compose.yml", "nginx/nginx.conf", "nginx/resolver.sh"] + [
+        "test_all_endpoints.sh"
+    ]:
         assert (remote_dir / copied).read_bytes() == (REPO / copied).read_bytes()
     for script in ["deploy.sh", "rollback.sh", "_lib.sh", "_compose.sh", "smoke_test.sh"]:
         assert (remote_dir / "scripts" / script).exists(), script
