@@ -161,7 +161,11 @@ def test_compose_config_is_valid_and_wired(empty_env_file: str) -> None:
     nginx = services["nginx"]
     assert "profiles" not in nginx
     assert nginx["ports"] == ["0.0.0.0:80:80/tcp"]  # docker-compose v1's rendering
-    assert nginx["volumes"] == [f"{REPO}/nginx/nginx.conf:/etc/nginx/nginx.conf:ro"]
+    assert nginx["volumes"] == [
+        f"{REPO}/nginx/nginx.conf:/etc/nginx/nginx.conf:ro",
+        f"{REPO}/nginx/resolver.sh:/docker-entrypoint.d/15-alphavelocity-resolver.sh:ro",
+    ]
+    assert (REPO / "nginx" / "resolver.sh").stat().st_mode & 0o111  # the entrypoint runs it
     assert set(app["networks"]) == {"backend", "front"} and set(nginx["networks"]) == {"front"}
     assert set(postgres["networks"]) == set(redis["networks"]) == {"backend"}
     subnet = cfg["networks"]["front"]["ipam"]["config"][0]["subnet"]

@@ -242,12 +242,17 @@ def nginx_in_front_of(upstream: str, tmp_path: Path, extra: str = "") -> Iterato
     assert "set $app_upstream app:8000;" in conf and "listen 80;" in conf and include in conf
     conf = conf.replace("set $app_upstream app:8000;", f"set $app_upstream {upstream};")
     conf = conf.replace("listen 80;", f"listen 127.0.0.1:{port};\n{extra}")
-    # the resolver of the compose network, rendered from the template as the image would
-    template = (REPO / "nginx" / "templates" / "resolver.conf.template").read_text()
-    (tmp_path / "resolver.conf").write_text(
-        template.replace("${NGINX_LOCAL_RESOLVERS}", "127.0.0.1")
+    # the resolver, written by nginx/resolver.sh as the image's entrypoint would run it
+    (tmp_path / "resolv.conf").write_text("nameserver 127.0.0.1\n")
+    written = run(
+        [str(REPO / "nginx" / "resolver.sh")],
+        env={
+            "RESOLV_CONF": str(tmp_path / "resolv.conf"),
+            "RESOLVER_CONF": str(tmp_path / "r.conf"),
+        },
     )
-    conf = conf.replace(include, f"include {tmp_path}/resolver.conf;")
+    assert written.returncode == 0, written.stderr
+    conf = conf.replace(include, f"include {tmp_path}/r.conf;")
     (tmp_path / "logs").mkdir()
     (tmp_path / "nginx.conf").write_text(conf)
     base = [nginx, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-e", "stderr"]
@@ -281,6 +286,27 @@ def test_nginx_conf_proxies_to_the_service(service: dict[str, object], tmp_path:
     with nginx_in_front_of(upstream, tmp_path) as url:
         done = run([CHECK, url], timeout=120)
     assert done.returncode == 0, done.stdout
+
+
+@pytest.mark.parametrize(
+    "resolv, line",
+    [
+        # Podman: the network's aardvark-dns first, then the host's servers, which do not know app
+        ("search dns.podman\nnameserver 10.89.0.1\nnameserver 10.255.255.53\n", "10.89.0.1"),
+        ("nameserver 127.0.0.11\noptions ndots:0\n", "127.0.0.11"),  # Docker
+        ("nameserver fd00::1\n", "[fd00::1]"),
+    ],
+)
+def test_nginx_resolves_app_through_the_networks_first_nameserver_only(
+    tmp_path: Path, resolv: str, line: str
+) -> None:
+    (tmp_path / "resolv.conf").write_text(resolv)
+    env = {"RESOLV_CONF": str(tmp_path / "resolv.conf"), "RESOLVER_CONF": str(tmp_path / "r.conf")}
+    done = run([str(REPO / "nginx" / "resolver.sh")], env=env)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "r.conf").read_text() == f"resolver {line} valid=5s ipv6=off;\n"
+    (tmp_path / "resolv.conf").write_text("search example\n")
+    assert run([str(REPO / "nginx" / "resolver.sh")], env=env).returncode == 1
 
 
 def test_nginx_sets_the_forwarding_headers_itself(fake_http: FakeHTTP, tmp_path: Path) -> None:

@@ -261,5 +261,5 @@ def test_every_script_a_workflow_calls_exists_and_is_executable() -> None:
 def test_shell_scripts_pass_shellcheck() -> None:
     tool = require_tool("shellcheck", "pip install -r requirements-ci.txt")
     scripts = sorted(str(p.relative_to(REPO)) for p in (REPO / "scripts").rglob("*.sh"))
-    done = run([tool, "-x", *scripts, "test_all_endpoints.sh"])
+    done = run([tool, "-x", *scripts, "test_all_endpoints.sh", "nginx/resolver.sh"])
     assert done.returncode == 0, done.stdout
