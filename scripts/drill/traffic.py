@@ -24,7 +24,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-PASSWORD = "correct horse battery"  # the shared test password (tests.support.portfolio_app)
+# the shared test password (tests.support.portfolio_app)
+PASSWORD = "correct horse battery"  # pragma: allowlist secret
 PROBE_EVERY = 0.2
 WRITE_EVERY = 0.5
 
