@@ -129,10 +129,14 @@ security: install-dev
 	$(VENV)/bin/bandit -q -r backend simple_db_migration.py --severity-level medium
 	scripts/dependency_audit.sh
 
-## ci: every check in the order CI runs them - format-check, lint, security, test-cov
+## pre-commit: every pre-commit hook on every file (what the git hook runs on a commit's files)
+pre-commit: install-ci
+	$(VENV)/bin/pre-commit run --all-files --show-diff-on-failure
+
+## ci: every check in the order CI runs them - format-check, lint, pre-commit, security, test-cov
 ci:
 	@start=$$(date +%s); \
-	for target in format-check lint security test-cov; do \
+	for target in format-check lint pre-commit security test-cov; do \
 		echo "== make $$target"; $(MAKE) --no-print-directory $$target || exit 1; \
 	done; \
 	echo "make ci: every check passed in $$(( $$(date +%s) - start ))s"
@@ -141,7 +145,7 @@ ci:
 api-test: install
 	scripts/api_test.sh $(BASE_URL)
 
-## docker-up: build and start postgres, redis and the app with docker compose
+## docker-up: build and start postgres, redis, the app and nginx (on NGINX_PORT) with compose
 docker-up:
 	$(need-compose)
 	$(COMPOSE) up -d --build
@@ -165,6 +169,17 @@ docker-clean:
 container-test:
 	scripts/container_test.sh
 
+## deploy-drill: deploy A, B, C, D and roll back on this machine (Podman, debootstrap, registry, sshd; root)
+deploy-drill: install
+	PYTHON=$(PY) scripts/deploy_drill.sh
+
+## rollback: roll back ENV (staging or production) over SSH; RESTORE_DB=1 restores its backup too
+rollback:
+	@case "$(ENV)" in staging) host="$(STAGING_HOST)"; user="$(STAGING_USER)" ;; \
+	production) host="$(PRODUCTION_HOST)"; user="$(PRODUCTION_USER)" ;; \
+	*) echo "ENV=staging or ENV=production is required"; exit 2 ;; esac; \
+	DEPLOY_HOST="$$host" DEPLOY_USER="$$user" scripts/remote_deploy.sh rollback $(if $(filter 1,$(RESTORE_DB)),--restore-db,)
+
 ## deploy-staging: deploy IMAGE to STAGING_HOST as STAGING_USER over SSH
 deploy-staging:
 	$(need-image)
@@ -177,5 +192,6 @@ deploy-prod:
 	if [ "$$answer" != yes ]; then echo "aborted: nothing was deployed"; exit 1; fi
 	DEPLOY_HOST="$(PRODUCTION_HOST)" DEPLOY_USER="$(PRODUCTION_USER)" scripts/remote_deploy.sh deploy "$(IMAGE)"
 
-.PHONY: install-ci setup format format-check lint test-cov security ci api-test docker-up \
-	docker-down docker-logs docker-clean container-test deploy-staging deploy-prod
+.PHONY: install-ci setup format format-check lint pre-commit test-cov security ci api-test \
+	docker-up docker-down docker-logs docker-clean container-test deploy-drill rollback \
+	deploy-staging deploy-prod

@@ -23,9 +23,7 @@ from backend.cache import build_cache
 from backend.cache.fastpath import ScoreFastPath
 from backend.config import Settings, get_settings
 from backend.db.engine import DatabaseTimeouts, make_engine
-from backend.db.migrate import upgrade_to_head
 from backend.errors import install_error_handlers
-from backend.market_data.ingest import load_sample
 from backend.market_data.on_demand import OnDemandFetcher
 from backend.market_data.providers import build_provider
 from backend.market_data.providers.base import PriceProvider
@@ -36,6 +34,7 @@ from backend.observability.metrics import Metrics
 from backend.observability.middleware import RequestObservabilityMiddleware
 from backend.portfolios.service import PortfolioService
 from backend.scheduler import build_scheduler
+from backend.startup import prepare_database
 from backend.web.docs import install_docs
 from backend.web.router import install_web
 
@@ -59,18 +58,15 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Migrations and the first sample load may take longer than any request may: they
-        # run on an engine of their own without the statement limit.
+        # run on an engine of their own without the statement limit, once across all workers
+        # (a lock in the database).
         setup = (
             engine  # SQLite has no statement limit (and a database in memory is per engine)
             if engine.dialect.name == "sqlite"
             else make_engine(settings.effective_database_url, timeouts.unbounded_statements())
         )
         try:
-            if settings.migrate_on_start:
-                revision = upgrade_to_head(setup)
-                log.info("database %s at revision %s", setup.dialect.name, revision)
-            if settings.load_sample_on_empty and store.is_empty():
-                load_sample(PriceStore(setup))
+            prepare_database(setup, store if setup is engine else PriceStore(setup), settings)
         finally:
             if setup is not engine:
                 setup.dispose()

@@ -20,12 +20,15 @@ libpq_url() {
 
 # compose_cmd: the compose command of this machine ("docker compose", "docker-compose" or
 # "podman-compose"), or $COMPOSE when it is set. Prints nothing and fails when there is none.
+# docker-compose (v1) counts only where a Docker engine's socket is there: Debian installs it
+# beside Podman too, and without an engine it can do nothing.
 compose_cmd() {
     if [[ -n "${COMPOSE:-}" ]]; then
         printf '%s\n' "$COMPOSE"
     elif command -v docker >/dev/null 2>&1 && docker compose version >/dev/null 2>&1; then
         echo "docker compose"
-    elif command -v docker-compose >/dev/null 2>&1; then
+    elif command -v docker-compose >/dev/null 2>&1 &&
+        { [[ -S /var/run/docker.sock ]] || [[ -n "${DOCKER_HOST:-}" ]] || ! command -v podman-compose >/dev/null 2>&1; }; then
         echo "docker-compose"
     elif command -v podman-compose >/dev/null 2>&1; then
         echo "podman-compose"
@@ -64,4 +67,12 @@ env_set() {
 # record STATE_DIR IMAGE WHAT: append one line to STATE_DIR/history.log (the deployment log).
 record() {
     printf '%s\t%s\t%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$2" "$3" >>"$1/history.log"
+}
+
+# deploy_lock STATE_DIR: one deploy or rollback at a time on this server. Held (file descriptor
+# 9) until the script exits; waits up to LOCK_TIMEOUT seconds (600) for another one to finish.
+deploy_lock() {
+    exec 9>>"$1/lock"
+    flock -w "${LOCK_TIMEOUT:-600}" 9 ||
+        die "another deploy or rollback still holds $1/lock after ${LOCK_TIMEOUT:-600}s"
 }

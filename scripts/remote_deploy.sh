@@ -38,7 +38,7 @@ case "$action" in
         image="${1:?usage: remote_deploy.sh deploy IMAGE_REF}"
         log "copying the deployment files to ${user}@${host}:${path}"
         # shellcheck disable=SC2086
-        (cd "$repo_dir" && tar -czf - docker-compose.yml nginx/nginx.conf test_all_endpoints.sh scripts/*.sh) |
+        (cd "$repo_dir" && tar -czf - docker-compose.yml nginx/nginx.conf nginx/resolver.sh test_all_endpoints.sh scripts/*.sh) |
             $ssh_cmd $ssh_opts "${user}@${host}" \
                 "mkdir -p $(printf '%q' "$path") && tar -xzf - -C $(printf '%q' "$path")"
         remote scripts/deploy.sh "$image"

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, text
 from backend import __version__
 from backend.api.deps import SettingsDep, StoreDep
 from backend.db.faults import database_unavailable
-from backend.db.migrate import current_revision, head_revision
+from backend.db.migrate import current_revision, head_revision, schema_verdict
 from backend.momentum.engine import MODEL_VERSION
 
 router = APIRouter(tags=["status"])
@@ -129,7 +129,7 @@ def database_status(store: StoreDep, response: Response) -> DatabaseStatus:
         latency_ms=round(latency, 3),
         migration_revision=revision,
         migration_head=head,
-        migrated=revision == head,
+        migrated=revision == head or schema_verdict(engine).ok,  # or compatibly ahead
         securities=stats.securities,
         bars=stats.bars,
         newest_bar_date=stats.newest_bar,

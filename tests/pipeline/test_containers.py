@@ -18,6 +18,7 @@ from tests.pipeline.conftest import REPO, require_tool, run
 pytestmark = pytest.mark.unit
 COMPOSE_ENV = {
     "POSTGRES_PASSWORD": "example-password",
+    "REDIS_PASSWORD": "example-redis",  # pragma: allowlist secret
     "JWT_SECRET_KEY": "example-jwt",
     "ADMIN_TOKEN": "example-admin",
 }
@@ -130,8 +131,11 @@ def test_compose_config_is_valid_and_wired(empty_env_file: str) -> None:
     assert [str(v).split(":")[:2] for v in postgres["volumes"]] == [
         ["postgres-data", "/var/lib/postgresql/data"]
     ]
-    assert "redis-cli" in redis["healthcheck"]["test"]
+    assert "redis-cli ping" in " ".join(redis["healthcheck"]["test"])
     assert "--maxmemory" in redis["command"] and "256mb" in redis["command"]
+    # Redis asks for its password; redis-cli (the health check) has it
+    assert redis["command"][redis["command"].index("--requirepass") + 1] == "example-redis"
+    assert redis["environment"]["REDISCLI_AUTH"] == "example-redis"
     assert app["depends_on"] == {
         "postgres": {"condition": "service_healthy"},
         "redis": {"condition": "service_healthy"},
@@ -141,7 +145,7 @@ def test_compose_config_is_valid_and_wired(empty_env_file: str) -> None:
     assert environment["DATABASE_URL"] == (
         "postgresql+psycopg2://alphavelocity:example-password@postgres:5432/alphavelocity"
     )
-    assert environment["REDIS_URL"] == "redis://redis:6379/0"
+    assert environment["REDIS_URL"] == "redis://:example-redis@redis:6379/0"
     for setting in [
         "DATA_PROVIDER",
         "ADMIN_TOKEN",
@@ -152,10 +156,20 @@ def test_compose_config_is_valid_and_wired(empty_env_file: str) -> None:
     ]:
         assert setting in environment
     assert app["image"] == "alphavelocity:local"
-    # nginx starts only with its profile, and mounts the repository's nginx.conf
+    # only nginx is published; the app trusts forwarding headers from nginx's network only
+    assert "ports" not in app and "ports" not in postgres and "ports" not in redis
     nginx = services["nginx"]
-    assert nginx["profiles"] == ["nginx"]
-    assert nginx["volumes"] == [f"{REPO}/nginx/nginx.conf:/etc/nginx/nginx.conf:ro"]
+    assert "profiles" not in nginx
+    assert nginx["ports"] == ["0.0.0.0:80:80/tcp"]  # docker-compose v1's rendering
+    assert nginx["volumes"] == [
+        f"{REPO}/nginx/nginx.conf:/etc/nginx/nginx.conf:ro",
+        f"{REPO}/nginx/resolver.sh:/docker-entrypoint.d/15-alphavelocity-resolver.sh:ro",
+    ]
+    assert (REPO / "nginx" / "resolver.sh").stat().st_mode & 0o111  # the entrypoint runs it
+    assert set(app["networks"]) == {"backend", "front"} and set(nginx["networks"]) == {"front"}
+    assert set(postgres["networks"]) == set(redis["networks"]) == {"backend"}
+    subnet = cfg["networks"]["front"]["ipam"]["config"][0]["subnet"]
+    assert environment["TRUSTED_PROXIES"] == subnet == "172.30.1.0/28"
     # deploy.sh points the app at the released image through APP_IMAGE
     released = config(empty_env_file, {**COMPOSE_ENV, "APP_IMAGE": "acme/av@sha256:abc"})
     assert released["services"]["app"]["image"] == "acme/av@sha256:abc"

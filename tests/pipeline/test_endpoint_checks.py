@@ -9,17 +9,25 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.pipeline.conftest import REPO, SCRIPTS, FakeHTTP, free_port, require_tool, run
+from tests.pipeline.conftest import (
+    REPO,
+    SCRIPTS,
+    FakeHTTP,
+    free_port,
+    require_tool,
+    run,
+    stop_process,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.api]
 CHECK = str(REPO / "test_all_endpoints.sh")
@@ -103,11 +111,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obje
             paths = json.load(answer)["paths"]
         yield {"url": url, "env": env, "home": home, "paths": paths}
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc, grace=20)
 
 
 def served(service: dict[str, object], method: str, path: str) -> bool:
@@ -227,14 +231,28 @@ def test_api_test_uses_a_running_server_or_starts_one(service: dict[str, object]
     assert "a server is started only on this machine" in remote.stderr
 
 
-def test_nginx_conf_proxies_to_the_service(service: dict[str, object], tmp_path: Path) -> None:
+@contextmanager
+def nginx_in_front_of(upstream: str, tmp_path: Path, extra: str = "") -> Iterator[str]:
+    """The repository's nginx.conf, its upstream pointed at `upstream` (host:port), listening on a
+    free loopback port; `extra` is added to its server block. Yields nginx's URL."""
     nginx = require_tool("nginx", "apt-get install nginx-light")
     port = free_port()
-    app = str(service["url"]).removeprefix("http://")
     conf = (REPO / "nginx" / "nginx.conf").read_text()
-    assert "server app:8000;" in conf and "listen 80;" in conf
-    conf = conf.replace("server app:8000;", f"server {app};")
-    conf = conf.replace("listen 80;", f"listen 127.0.0.1:{port};")
+    include = "include /etc/nginx/conf.d/resolver.conf;"
+    assert "set $app_upstream app:8000;" in conf and "listen 80;" in conf and include in conf
+    conf = conf.replace("set $app_upstream app:8000;", f"set $app_upstream {upstream};")
+    conf = conf.replace("listen 80;", f"listen 127.0.0.1:{port};\n{extra}")
+    # the resolver, written by nginx/resolver.sh as the image's entrypoint would run it
+    (tmp_path / "resolv.conf").write_text("nameserver 127.0.0.1\n")
+    written = run(
+        [str(REPO / "nginx" / "resolver.sh")],
+        env={
+            "RESOLV_CONF": str(tmp_path / "resolv.conf"),
+            "RESOLVER_CONF": str(tmp_path / "r.conf"),
+        },
+    )
+    assert written.returncode == 0, written.stderr
+    conf = conf.replace(include, f"include {tmp_path}/r.conf;")
     (tmp_path / "logs").mkdir()
     (tmp_path / "nginx.conf").write_text(conf)
     base = [nginx, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-e", "stderr"]
@@ -257,8 +275,83 @@ def test_nginx_conf_proxies_to_the_service(service: dict[str, object], tmp_path:
             except OSError:
                 assert time.monotonic() < deadline, "nginx did not start"
                 time.sleep(0.3)
-        done = run([CHECK, url], timeout=120)
-        assert done.returncode == 0, done.stdout
+        yield url
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_nginx_conf_proxies_to_the_service(service: dict[str, object], tmp_path: Path) -> None:
+    upstream = str(service["url"]).removeprefix("http://")
+    with nginx_in_front_of(upstream, tmp_path) as url:
+        done = run([CHECK, url], timeout=120)
+    assert done.returncode == 0, done.stdout
+
+
+@pytest.mark.parametrize(
+    "resolv, line",
+    [
+        # Podman: the network's aardvark-dns first, then the host's servers, which do not know app
+        ("search dns.podman\nnameserver 10.89.0.1\nnameserver 10.255.255.53\n", "10.89.0.1"),
+        ("nameserver 127.0.0.11\noptions ndots:0\n", "127.0.0.11"),  # Docker
+        ("nameserver fd00::1\n", "[fd00::1]"),
+    ],
+)
+def test_nginx_resolves_app_through_the_networks_first_nameserver_only(
+    tmp_path: Path, resolv: str, line: str
+) -> None:
+    (tmp_path / "resolv.conf").write_text(resolv)
+    env = {"RESOLV_CONF": str(tmp_path / "resolv.conf"), "RESOLVER_CONF": str(tmp_path / "r.conf")}
+    done = run([str(REPO / "nginx" / "resolver.sh")], env=env)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "r.conf").read_text() == f"resolver {line} valid=5s ipv6=off;\n"
+    (tmp_path / "resolv.conf").write_text("search example\n")
+    assert run([str(REPO / "nginx" / "resolver.sh")], env=env).returncode == 1
+
+
+def test_nginx_sets_the_forwarding_headers_itself(fake_http: FakeHTTP, tmp_path: Path) -> None:
+    """nginx is the edge: a client's own X-Forwarded-For is replaced by the address that
+    connected, so it cannot choose the address the app (which trusts nginx) sees."""
+    fake_http.routes[("GET", "/whoami")] = (200, {})
+    upstream = fake_http.url.removeprefix("http://")
+    with nginx_in_front_of(upstream, tmp_path) as url:
+        request = urllib.request.Request(  # noqa: S310
+            f"{url}/whoami", headers={"X-Forwarded-For": "203.0.113.9", "X-Real-IP": "203.0.113.9"}
+        )
+        with urllib.request.urlopen(request, timeout=10):  # noqa: S310
+            pass
+    headers = {k.lower(): v for k, v in fake_http.requests[-1].headers.items()}
+    assert headers["x-forwarded-for"] == "127.0.0.1"
+    assert headers["x-real-ip"] == "127.0.0.1"
+    assert headers["x-forwarded-proto"] == "http"
+
+
+PROVIDER_DOWN = (
+    '{"error": {"code": "%s", "message": "yfinance could not be reached", "details": {}}}'
+)
+
+
+@pytest.mark.parametrize(
+    "code, passes", [("provider_unavailable", True), ("internal_error", False)]
+)
+def test_unknown_ticker_accepts_the_documented_provider_outage(
+    service: dict[str, object], tmp_path: Path, code: str, passes: bool
+) -> None:
+    """The live provider cannot be reached: the unknown ticker answers 503 provider_unavailable
+    (README), which must not fail a deploy's smoke test; any other 503 still does."""
+    outage = (
+        "location = /api/v1/momentum/ZZZZZ9 {\n"
+        "    default_type application/json;\n"
+        f"    return 503 '{PROVIDER_DOWN % code}';\n"
+        "}"
+    )
+    upstream = str(service["url"]).removeprefix("http://")
+    with nginx_in_front_of(upstream, tmp_path, extra=outage) as url:
+        done = run([CHECK, url], timeout=120)
+    line = next(x for x in done.stdout.splitlines() if "/api/v1/momentum/ZZZZZ9" in x)
+    if passes:
+        assert done.returncode == 0, done.stdout
+        assert line.startswith("PASS") and " 503 " in line
+    else:
+        assert done.returncode == 1
+        assert line.startswith("FAIL  GET /api/v1/momentum/ZZZZZ9: unknown ticker")

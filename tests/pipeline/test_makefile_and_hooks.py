@@ -34,6 +34,9 @@ TARGETS = [
     "docker-clean",
     "deploy-staging",
     "deploy-prod",
+    "deploy-drill",
+    "rollback",
+    "pre-commit",
     "container-test",
     "help",
 ]
@@ -55,7 +58,7 @@ def test_help_lists_every_target_of_the_document() -> None:
 def test_ci_runs_the_checks_in_the_order_ci_does() -> None:
     text = (REPO / "Makefile").read_text()
     recipe = text.split("\nci:\n", 1)[1].split("\n\n", 1)[0]
-    assert "for target in format-check lint security test-cov; do" in recipe
+    assert "for target in format-check lint pre-commit security test-cov; do" in recipe
     # dry run: each stage is a make invocation, stopping at the first failure
     code, out = make("-n", "ci")
     assert code == 0
@@ -85,6 +88,18 @@ def test_format_check_lint_and_security_run_the_documented_tools() -> None:
         "--cov-report=html",
         "--cov-fail-under=85",
     ]:
+        assert command in out, command
+    code, out = make(
+        "-n",
+        "pre-commit",
+        "deploy-drill",
+        "-o",
+        ".venv/.ci-installed",
+        "-o",
+        ".venv/.runtime-installed",
+    )
+    assert code == 0, out
+    for command in ["pre-commit run --all-files", "scripts/deploy_drill.sh"]:
         assert command in out, command
 
 

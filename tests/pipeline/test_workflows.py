@@ -21,6 +21,9 @@ pytestmark = pytest.mark.unit
 WORKFLOWS = REPO / ".github" / "workflows"
 CI = WORKFLOWS / "ci.yml"
 DEPLOY = WORKFLOWS / "deploy.yml"
+DEPLOY_TO = WORKFLOWS / "deploy-to.yml"
+ROLLBACK = WORKFLOWS / "rollback.yml"
+ALL = [CI, DEPLOY, DEPLOY_TO, ROLLBACK]
 SECRETS = {
     "DOCKER_USERNAME",
     "DOCKER_PASSWORD",
@@ -60,7 +63,7 @@ def test_actionlint_passes() -> None:
 
 
 def test_workflow_schema_passes() -> None:
-    done = schema_check(CI, DEPLOY)
+    done = schema_check(*ALL)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "ok -- validation done" in done.stdout
 
@@ -94,6 +97,13 @@ def test_ci_triggers_jobs_and_timeouts() -> None:
                 assert step["with"]["cache"] == "pip", f"{name}: setup-python without pip cache"
     lint_steps = " ".join(s.get("run", "") for s in jobs["lint"]["steps"])
     assert "make format-check" in lint_steps and "make lint" in lint_steps
+    # pre-commit on every file, with its hook environments cached
+    assert "make pre-commit" in lint_steps
+    cache = next(
+        s for s in jobs["lint"]["steps"] if str(s.get("uses", "")).startswith("actions/cache")
+    )
+    assert cache["with"]["path"] == "~/.cache/pre-commit"
+    assert "hashFiles('.pre-commit-config.yaml')" in cache["with"]["key"]
     assert "make security" in " ".join(s.get("run", "") for s in jobs["security"]["steps"])
     status = jobs["build-status"]
     assert status["if"] == "always()"
@@ -135,63 +145,111 @@ def test_ci_api_tests_job_order() -> None:
 def test_deploy_triggers_secrets_and_jobs() -> None:
     deploy = load(DEPLOY)
     assert deploy["on"]["push"]["tags"] == ["v*.*.*"]
+    assert deploy["on"]["push"]["branches"] == ["develop"]  # develop deploys to staging
     choice = deploy["on"]["workflow_dispatch"]["inputs"]["environment"]
     assert choice["type"] == "choice" and choice["options"] == ["staging", "production"]
     jobs = deploy["jobs"]
-    assert set(jobs) == {"validate", "build", "deploy-staging", "deploy-production", "rollback"}
-    for name, job in jobs.items():
-        assert isinstance(job.get("timeout-minutes"), int), f"{name} has no timeout-minutes"
-    used = set(re.findall(r"secrets\.([A-Z_]+)", DEPLOY.read_text()))
-    assert used == SECRETS
+    assert set(jobs) == {"validate", "build", "deploy-staging", "deploy-production"}
+    for name in ("validate", "build"):
+        assert isinstance(jobs[name].get("timeout-minutes"), int), f"{name} has no timeout-minutes"
+    text = "".join(path.read_text() for path in (DEPLOY, ROLLBACK))
+    assert set(re.findall(r"secrets\.([A-Z_]+)", text)) == SECRETS
     assert "secrets." not in CI.read_text()
-    assert jobs["deploy-staging"]["environment"]["name"] == "staging"
-    assert jobs["deploy-production"]["environment"]["name"] == "production"
-    assert "failure" in jobs["rollback"]["if"]
-    validate = " ".join(s.get("run", "") for s in jobs["validate"]["steps"])
-    assert 'scripts/validate_release_tag.sh "$GITHUB_REF_NAME"' in validate
+    # a tag reaches production only through staging; develop never does
+    production = jobs["deploy-production"]
+    assert "github.ref_type == 'tag'" in production["if"]
+    assert "needs.deploy-staging.result == 'success'" in production["if"]
+    for name, environment in (("deploy-staging", "staging"), ("deploy-production", "production")):
+        job = jobs[name]
+        assert job["uses"] == "./.github/workflows/deploy-to.yml"
+        assert job["with"]["environment"] == environment
+        assert job["with"]["digest"] == "${{ needs.build.outputs.digest }}"
+        assert job["permissions"]["deployments"] == "write"
+        prefix = environment.upper()
+        assert job["secrets"]["host"] == f"${{{{ secrets.{prefix}_HOST }}}}"
+        assert job["secrets"]["ssh_key"] == f"${{{{ secrets.{prefix}_SSH_KEY }}}}"
+
+
+def test_validate_checks_the_tag_and_the_dependencies() -> None:
+    steps = load(DEPLOY)["jobs"]["validate"]["steps"]
+    runs = "\n".join(s.get("run", "") for s in steps)
+    assert 'scripts/validate_release_tag.sh "$GITHUB_REF_NAME"' in runs
+    assert "python -m pip check" in runs
+    audit = next(s for s in steps if "dependency_audit.sh" in s.get("run", ""))
+    assert audit["env"]["AUDIT_REQUIRED"] == "1"
 
 
 def test_deploy_image_tags_and_cache() -> None:
     steps = {s.get("id"): s for s in load(DEPLOY)["jobs"]["build"]["steps"] if "id" in s}
-    tags = steps["meta"]["with"]["tags"].split()
+    tags = [line.strip() for line in steps["meta"]["with"]["tags"].splitlines()]
     assert "type=semver,pattern=v{{version}}" in tags
     assert "type=semver,pattern=v{{major}}.{{minor}}" in tags
     assert "type=semver,pattern=v{{major}}" in tags
-    assert "type=raw,value=latest,enable={{is_default_branch}}" in tags
+    # a release tag is the latest image; every build also gets sha-<commit>
+    assert "type=raw,value=latest,enable=${{ github.ref_type == 'tag' }}" in tags
+    assert "type=sha,prefix=sha-" in tags
     assert any(t.startswith("type=sha,prefix={{branch}}-") for t in tags)
     push = steps["push"]["with"]
     assert push["cache-from"].startswith("type=registry,")
     assert push["cache-to"].startswith("type=registry,") and push["cache-to"].endswith("mode=max")
 
 
-def test_deploy_jobs_run_the_server_steps_from_scripts() -> None:
-    jobs = load(DEPLOY)["jobs"]
-    for name in ("deploy-staging", "deploy-production"):
-        runs = "\n".join(s.get("run", "") for s in jobs[name]["steps"])
-        order = [
-            "scripts/github_deployment.sh create",
-            "scripts/remote_deploy.sh deploy",
-            "scripts/remote_deploy.sh smoke",
-            "scripts/github_deployment.sh status",
-            "scripts/notify_slack.sh",
-        ]
-        positions = [runs.index(part) for part in order]
-        assert positions == sorted(positions), name
-        assert jobs[name]["permissions"]["deployments"] == "write"
-        # rollback only where the server-side deploy was started in this run
-        assert jobs[name]["outputs"]["attempted"] == "${{ steps.deploy.outputs.attempted }}"
-        deploy_step = next(s for s in jobs[name]["steps"] if s.get("id") == "deploy")
-        lines = deploy_step["run"].splitlines()
-        assert lines[0] == 'echo "attempted=true" >> "$GITHUB_OUTPUT"'
-        assert lines[1].startswith("scripts/remote_deploy.sh deploy ")
-        assert f"needs.{name}.outputs.attempted == 'true'" in jobs["rollback"]["if"]
-    assert "scripts/remote_deploy.sh rollback" in "\n".join(
-        s.get("run", "") for s in jobs["rollback"]["steps"]
+def test_one_deployment_per_environment_rolled_back_on_any_failure() -> None:
+    workflow = load(DEPLOY_TO)
+    assert set(workflow["on"]) == {"workflow_call"}
+    job = workflow["jobs"]["deploy"]
+    # serialised per environment (not per ref), shared with the manual rollback
+    assert job["concurrency"] == {
+        "group": "deploy-${{ inputs.environment }}",
+        "cancel-in-progress": False,
+    }
+    assert load(ROLLBACK)["jobs"]["rollback"]["concurrency"] == job["concurrency"]
+    assert job["environment"]["name"] == "${{ inputs.environment }}"
+    assert job["permissions"]["deployments"] == "write"
+    steps = job["steps"]
+    runs = "\n".join(s.get("run", "") for s in steps)
+    order = [
+        "scripts/github_deployment.sh create",
+        "scripts/remote_deploy.sh deploy",
+        "scripts/remote_deploy.sh smoke",
+        "scripts/remote_deploy.sh rollback",
+        "scripts/github_deployment.sh status",
+        "scripts/notify_slack.sh",
+    ]
+    positions = [runs.index(part) for part in order]
+    assert positions == sorted(positions)
+    deploy_step = next(s for s in steps if s.get("id") == "deploy")
+    lines = deploy_step["run"].splitlines()
+    assert lines[0] == 'echo "attempted=true" >> "$GITHUB_OUTPUT"'
+    assert lines[1].startswith("scripts/remote_deploy.sh deploy ")
+    # the rollback runs in the same job, for a failure, a time-out or a cancellation, once the
+    # server-side deploy had started; each step is bounded, and the job leaves room for it
+    rollback = next(s for s in steps if s.get("id") == "rollback")
+    assert rollback["if"] == (
+        "(failure() || cancelled()) && steps.deploy.outputs.attempted == 'true'"
+    )
+    bounded = [
+        s for s in steps if s.get("id") in {"deploy", "rollback"} or "smoke" in s.get("run", "")
+    ]
+    assert all(isinstance(s.get("timeout-minutes"), int) for s in bounded)
+    assert job["timeout-minutes"] > sum(s["timeout-minutes"] for s in bounded)
+
+
+def test_manual_rollback_workflow() -> None:
+    workflow = load(ROLLBACK)
+    inputs = workflow["on"]["workflow_dispatch"]["inputs"]
+    assert inputs["environment"]["options"] == ["staging", "production"]
+    assert inputs["restore_db"]["type"] == "boolean" and inputs["restore_db"]["default"] is False
+    job = workflow["jobs"]["rollback"]
+    assert job["environment"]["name"] == "${{ inputs.environment }}"
+    runs = "\n".join(s.get("run", "") for s in job["steps"])
+    assert runs.index("scripts/remote_deploy.sh rollback") < runs.index(
+        "scripts/remote_deploy.sh smoke"
     )
 
 
 def test_every_script_a_workflow_calls_exists_and_is_executable() -> None:
-    text = CI.read_text() + DEPLOY.read_text()
+    text = "".join(path.read_text() for path in ALL)
     called = set(re.findall(r"(?:scripts/[\w.-]+\.sh|\./test_all_endpoints\.sh)", text))
     assert len(called) >= 8
     for script in called:
@@ -202,6 +260,6 @@ def test_every_script_a_workflow_calls_exists_and_is_executable() -> None:
 
 def test_shell_scripts_pass_shellcheck() -> None:
     tool = require_tool("shellcheck", "pip install -r requirements-ci.txt")
-    scripts = sorted(str(p.relative_to(REPO)) for p in (REPO / "scripts").glob("*.sh"))
-    done = run([tool, "-x", *scripts, "test_all_endpoints.sh"])
+    scripts = sorted(str(p.relative_to(REPO)) for p in (REPO / "scripts").rglob("*.sh"))
+    done = run([tool, "-x", *scripts, "test_all_endpoints.sh", "nginx/resolver.sh"])
     assert done.returncode == 0, done.stdout

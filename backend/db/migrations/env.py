@@ -6,12 +6,18 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 from backend.config import get_settings
+from backend.db.migrate import COMPAT_TABLE_NAME, record_compatibility
 from backend.db.models import Base
 
 config = context.config
 target_metadata = Base.metadata
 
 url = config.get_main_option("sqlalchemy.url") or get_settings().effective_database_url
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Autogenerate leaves the compatibility records alone, as it does alembic_version."""
+    return not (type_ == "table" and name == COMPAT_TABLE_NAME)
 
 
 def run_migrations_offline() -> None:
@@ -23,7 +29,13 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     connectable = config.attributes.get("connection")
     if connectable is not None:
-        context.configure(connection=connectable, target_metadata=target_metadata)
+        context.configure(
+            connection=connectable,
+            target_metadata=target_metadata,
+            # each applied revision records whether the release before it runs on it
+            on_version_apply=record_compatibility,
+            include_name=include_name,
+        )
         with context.begin_transaction():
             context.run_migrations()
         return
@@ -35,6 +47,8 @@ def run_migrations_online() -> None:
             connection=connection,
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
+            on_version_apply=record_compatibility,
+            include_name=include_name,
         )
         with context.begin_transaction():
             context.run_migrations()

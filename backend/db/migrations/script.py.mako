@@ -15,6 +15,10 @@ revision = ${repr(up_revision)}
 down_revision = ${repr(down_revision)}
 branch_labels = ${repr(branch_labels)}
 depends_on = ${repr(depends_on)}
+# Does the release before this revision run on a database at this revision? True only for an
+# "expand" step (a new table, a nullable column, a wider type); a rollback then keeps the data.
+# False for a "contract" step (a drop, a rename): docs/pipeline.md, "Migrations and rollback".
+backward_compatible = False
 
 
 def upgrade() -> None:

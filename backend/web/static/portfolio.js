@@ -373,4 +373,3 @@ export async function myPortfolioView(main, [id], query, ctx) {
   }
   portfolioPanels(main, `/api/v1/portfolios/${id}`, { authed: true, withCost: true });
 }
-

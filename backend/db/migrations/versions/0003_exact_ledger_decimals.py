@@ -33,6 +33,10 @@ from alembic import op
 
 revision = "0003_exact_ledger_decimals"
 down_revision = "0002_portfolios"
+# The release before this one runs on it (docs/pipeline.md, expand/contract): its models read
+# the NUMERIC columns as Float, which SQLAlchemy hands it as floats on SQLite and PostgreSQL
+# (tests/unit/portfolios/test_migration_0003.py), so a rollback keeps the database.
+backward_compatible = True
 branch_labels = None
 depends_on = None
 
