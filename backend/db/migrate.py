@@ -72,8 +72,12 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-@cache  # the scripts on disk do not change while the process runs
 def script_directory() -> ScriptDirectory:
+    return _scripts(MIGRATIONS_DIR)
+
+
+@cache  # the scripts of one folder do not change while the process runs (readiness reads them)
+def _scripts(folder: Path) -> ScriptDirectory:
     return ScriptDirectory.from_config(alembic_config("sqlite://"))
 
 
