@@ -71,6 +71,7 @@ def start_server(db_url: str, port: int, log_path: Path) -> subprocess.Popen[byt
             "127.0.0.1",
             "--port",
             str(port),
+            "--no-proxy-headers",  # the app decides who the client is (TRUSTED_PROXIES)
         ],
         cwd=str(REPO),
         env=env,
