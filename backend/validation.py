@@ -8,17 +8,28 @@ CSV readers and the CLI share one definition of "acceptable text" and "acceptabl
   Fields declared `Multiline` accept tab, line feed and carriage return.
 - Numbers must be finite; JSON's `NaN`/`Infinity` (which Python's json module reads) are
   refused by `RequestModel`.
+- Dates are written `YYYY-MM-DD` (`IsoDate`), as the schema's `format: date` says; pydantic
+  alone would also read `0` or `1700000000` as a Unix time.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 import unicodedata
 from functools import lru_cache
 from typing import Annotated, Any, Iterator, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 # Everything in Unicode category Cc; C1 (U+0080-U+009F) included.
 CONTROL_PATTERN = r"[\x00-\x1f\x7f-\x9f]"
@@ -72,7 +83,22 @@ def check_finite(value: float) -> float:
     return value
 
 
+ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def iso_date_text(value: Any) -> Any:
+    """`value` unchanged when it is a date or `YYYY-MM-DD` text (pydantic then checks the
+    calendar); any other text, a number or a boolean is refused: pydantic's lax mode would read
+    `0` as 1970-01-01, which the schema's `format: date` does not allow."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and ISO_DATE_RE.fullmatch(value):
+        return value
+    raise PydanticCustomError("date_format", "a date must be written YYYY-MM-DD (e.g. 2021-04-21)")
+
+
 SafeStr = Annotated[str, AfterValidator(check_text)]
+IsoDate = Annotated[dt.date, BeforeValidator(iso_date_text)]
 MultilineStr = Annotated[str, AfterValidator(lambda v: check_text(v, True)), MULTILINE]
 
 

@@ -19,7 +19,7 @@ from backend.portfolios.decimals import Amount, DecimalRuleError
 from backend.portfolios.ledger import NOTE_MAX_LENGTH, TxType
 from backend.portfolios.performance import PerformanceReport
 from backend.portfolios.rebalance import RebalancePlan
-from backend.validation import MultilineStr, RequestModel, SafeStr
+from backend.validation import IsoDate, MultilineStr, RequestModel, SafeStr
 
 TX_TYPES = "BUY, SELL, DIVIDEND, SPLIT, DEPOSIT, WITHDRAW, FEE"
 
@@ -234,7 +234,7 @@ class PortfolioDetail(PortfolioOut):
 
 
 class TransactionIn(RequestModel):
-    date: dt.date
+    date: IsoDate
     type: TxType = Field(description=TX_TYPES, examples=["BUY"])
     ticker: TickerIn | None = None
     quantity: Quantity

@@ -23,6 +23,7 @@ from backend.portfolios.schemas import (
     performance_out,
 )
 from backend.portfolios.service import Quote
+from backend.validation import IsoDate
 
 router = APIRouter(prefix="/portfolio", tags=["model portfolio"])
 
@@ -143,9 +144,9 @@ def model_rebalance(
 def model_performance(
     service: PortfoliosDep,
     start: Annotated[
-        dt.date | None, Query(description="Default: one year before the newest stored day")
+        IsoDate | None, Query(description="Default: one year before the newest stored day")
     ] = None,
-    end: Annotated[dt.date | None, Query(description="Default: the newest stored day")] = None,
+    end: Annotated[IsoDate | None, Query(description="Default: the newest stored day")] = None,
     benchmark: Annotated[str, Query(pattern=TICKER_PATTERN)] = "SPY",
 ) -> PerformanceOut:
     """The model holdings held over the period (no cash): value series, time-weighted return,

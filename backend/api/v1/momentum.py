@@ -5,7 +5,6 @@ store's data version, computed once under concurrency; `X-Cache` says hit or mis
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Awaitable, Callable
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -33,6 +32,7 @@ from backend.research.schemas import (
     TopAnswer,
 )
 from backend.research.serving import ModelScores
+from backend.validation import IsoDate
 
 router = APIRouter(prefix="/momentum", tags=["momentum"])
 
@@ -40,7 +40,7 @@ Ticker = Annotated[
     str, Path(pattern=TICKER_PATTERN, description=f"Ticker symbol: {TICKER_RULE}; any case")
 ]
 AsOf = Annotated[
-    dt.date | None,
+    IsoDate | None,
     Query(
         description="Score as of this date (YYYY-MM-DD): the last close on or before it; "
         f"{FUTURE_RULE}"
@@ -48,12 +48,12 @@ AsOf = Annotated[
     AfterValidator(not_in_future),
 ]
 Start = Annotated[
-    dt.date | None,
+    IsoDate | None,
     Query(description=f"First date (YYYY-MM-DD); {FUTURE_RULE}"),
     AfterValidator(not_in_future),
 ]
 End = Annotated[
-    dt.date | None,
+    IsoDate | None,
     Query(description=f"Last date (YYYY-MM-DD); {FUTURE_RULE}"),
     AfterValidator(not_in_future),
 ]
@@ -174,7 +174,7 @@ async def top_scores(
     )
 
 
-@router.post("/batch", response_model=BatchAnswer, responses=error_responses(400, 413, 422, 503))
+@router.post("/batch", response_model=BatchAnswer, responses=error_responses(413, 422, 503))
 async def batch_scores(
     body: BatchRequest,
     service: MomentumDep,

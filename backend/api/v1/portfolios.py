@@ -38,6 +38,7 @@ from backend.portfolios.service import (
     Quote,
     TransactionFilter,
 )
+from backend.validation import IsoDate
 
 router = APIRouter(prefix="/portfolios", tags=["portfolios"])
 
@@ -185,8 +186,8 @@ def list_transactions(
     offset: Annotated[int, Query(ge=0)] = 0,
     type: Annotated[str | None, Query(description="BUY, SELL, ...", max_length=10)] = None,
     ticker: Annotated[str | None, Query(pattern=TICKER_PATTERN)] = None,
-    start: Annotated[dt.date | None, Query(description="From this date (YYYY-MM-DD)")] = None,
-    end: Annotated[dt.date | None, Query(description="Up to this date (YYYY-MM-DD)")] = None,
+    start: Annotated[IsoDate | None, Query(description="From this date (YYYY-MM-DD)")] = None,
+    end: Annotated[IsoDate | None, Query(description="Up to this date (YYYY-MM-DD)")] = None,
 ) -> TransactionPageOut:
     """Transactions in ledger order (date, then entry order), paged and filtered."""
     page = service.list_transactions(
@@ -200,8 +201,10 @@ def list_transactions(
     )
 
 
+# `:int`: only digits route here, so ".../transactions/export" never reaches this DELETE (a
+# DELETE there is 405, not a malformed id).
 @router.delete(
-    "/{portfolio_id}/transactions/{transaction_id}",
+    "/{portfolio_id}/transactions/{transaction_id:int}",
     status_code=204,
     responses=_ONE,
 )
@@ -336,8 +339,8 @@ def portfolio_performance(
     portfolio_id: PortfolioId,
     user: CurrentUser,
     service: PortfoliosDep,
-    start: Annotated[dt.date | None, Query(description="Default: the first transaction")] = None,
-    end: Annotated[dt.date | None, Query(description="Default: the newest stored day")] = None,
+    start: Annotated[IsoDate | None, Query(description="Default: the first transaction")] = None,
+    end: Annotated[IsoDate | None, Query(description="Default: the newest stored day")] = None,
     benchmark: Annotated[str, Query(pattern=TICKER_PATTERN)] = "SPY",
 ) -> PerformanceOut:
     """The daily value series from the ledger and stored prices, time-weighted return,

@@ -18,6 +18,7 @@ from backend.api.errors import error_responses
 from backend.errors import InvalidInput, NotFound
 from backend.market_data.bars import TICKER_PATTERN, TICKER_RULE
 from backend.momentum.dates import FUTURE_RULE, not_in_future
+from backend.validation import IsoDate
 
 router = APIRouter(tags=["prices"])
 
@@ -72,12 +73,12 @@ def prices(
     ],
     store: StoreDep,
     start: Annotated[
-        dt.date | None,
+        IsoDate | None,
         Query(description=f"First date (YYYY-MM-DD); {FUTURE_RULE}"),
         AfterValidator(not_in_future),
     ] = None,
     end: Annotated[
-        dt.date | None,
+        IsoDate | None,
         Query(description=f"Last date (YYYY-MM-DD); {FUTURE_RULE}"),
         AfterValidator(not_in_future),
     ] = None,

@@ -25,6 +25,7 @@ from backend.research.schemas import (
 )
 from backend.research.service import ResearchService, model_list
 from backend.research.serving import ModelScores
+from backend.validation import IsoDate
 
 router = APIRouter(prefix="/research", tags=["research"])
 
@@ -96,10 +97,10 @@ Universe = Annotated[
     str, Query(description="all, model-portfolio, or a category slug (large-cap-anchors, ...)")
 ]
 Start = Annotated[
-    dt.date | None, Query(description="First rebalance date on or after (YYYY-MM-DD)")
+    IsoDate | None, Query(description="First rebalance date on or after (YYYY-MM-DD)")
 ]
 End = Annotated[
-    dt.date | None,
+    IsoDate | None,
     Query(description="Last date used (YYYY-MM-DD): rebalance dates and forward returns"),
 ]
 Rebalance = Annotated[

@@ -1,0 +1,171 @@
+"""The server and its OpenAPI schema agree (what schemathesis checks in `make fuzz`, here as
+fast, deterministic tests of each class): a body that cannot be read is the documented 422,
+a 405 lists exactly the methods the schema documents for its path, and a date is `YYYY-MM-DD`
+text, nothing pydantic's lax mode would also read as one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from backend.main import create_app
+from tests.support.portfolio_app import ADMIN, Api, assert_error, copy_sqlite, portfolio_settings
+
+pytestmark = [pytest.mark.api]
+
+P = "/api/v1/portfolios"
+
+
+@pytest.fixture(scope="module")
+def client(sample_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    url = copy_sqlite(sample_db_url, tmp_path_factory.mktemp("contract"))
+    with TestClient(create_app(portfolio_settings(url))) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def schema(client: TestClient) -> dict[str, Any]:
+    body: dict[str, Any] = client.get("/openapi.json").json()
+    return body
+
+
+@pytest.fixture(scope="module")
+def user(client: TestClient) -> dict[str, Any]:
+    account = Api(client).user()
+    account["pid"] = Api(client).portfolio(account["headers"])
+    return account
+
+
+def _field_rules(resp: Any) -> list[tuple[str, str]]:
+    error = assert_error(resp, 422, "invalid_input")
+    return [(f["field"], f["rule"]) for f in error["details"]["fields"]]
+
+
+# ------------------------------------------------------------------- unreadable bodies
+
+
+@pytest.mark.parametrize(
+    "body, reason",
+    [
+        (b"\xff\x80{}", "not UTF-8"),
+        (b"\x1c\xc4\x80\xff%T", "not UTF-8"),
+        (b"[" * 200_000, "nested too deeply"),
+    ],
+)
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("POST", "/api/v1/auth/login"),
+        ("POST", "/api/v1/auth/logout"),
+        ("POST", "/api/v1/momentum/batch"),
+        ("PUT", "/api/v1/categories/targets"),
+    ],
+)
+def test_a_body_that_cannot_be_read_as_json_is_the_documented_422(
+    client: TestClient, method: str, path: str, body: bytes, reason: str
+) -> None:
+    resp = client.request(
+        method, path, content=body, headers={**ADMIN, "Content-Type": "application/json"}
+    )
+    assert _field_rules(resp) == [("body", "json_invalid")]
+    assert reason in resp.json()["error"]["message"]
+
+
+def test_no_route_documents_400_since_none_answers_it(schema: dict[str, Any]) -> None:
+    for path, item in schema["paths"].items():
+        for method, op in item.items():
+            assert "400" not in op["responses"], (method, path)
+
+
+# ------------------------------------------------------------------- 405 and Allow
+
+
+def _documented(schema: dict[str, Any], template: str) -> str:
+    return ", ".join(sorted(m.upper() for m in schema["paths"][template]))
+
+
+@pytest.mark.parametrize(
+    "method, url, template",
+    [
+        ("OPTIONS", "/api/v1/categories/Large-Cap%20Anchors", "/api/v1/categories/{name}"),
+        ("DELETE", "/api/v1/categories/targets", "/api/v1/categories/targets"),
+        ("OPTIONS", P, P),
+        ("OPTIONS", f"{P}/1", f"{P}/{{portfolio_id}}"),
+        ("OPTIONS", f"{P}/1/transactions", f"{P}/{{portfolio_id}}/transactions"),
+        ("OPTIONS", f"{P}/1/transactions/export", f"{P}/{{portfolio_id}}/transactions/export"),
+        ("DELETE", f"{P}/1/transactions/export", f"{P}/{{portfolio_id}}/transactions/export"),
+        ("PUT", f"{P}/1/transactions/import", f"{P}/{{portfolio_id}}/transactions/import"),
+        ("TRACE", "/api/v1/momentum/AAPL", "/api/v1/momentum/{ticker}"),
+        ("POST", "/health/live", "/health/live"),
+    ],
+)
+def test_a_405_allows_exactly_the_methods_the_schema_documents_for_the_path(
+    client: TestClient, schema: dict[str, Any], method: str, url: str, template: str
+) -> None:
+    resp = client.request(method, url)
+    assert_error(resp, 405, "method_not_allowed")
+    assert resp.headers["allow"] == _documented(schema, template)
+
+
+def test_the_paths_served_by_several_routes_allow_all_of_them(client: TestClient) -> None:
+    assert client.options("/api/v1/categories/x").headers["allow"] == "GET, PUT"
+    assert client.options(f"{P}/1").headers["allow"] == "DELETE, GET, PATCH"
+
+
+def test_a_transaction_id_that_is_not_a_number_is_no_route(
+    client: TestClient, user: dict[str, Any]
+) -> None:
+    resp = client.delete(f"{P}/{user['pid']}/transactions/abc", headers=user["headers"])
+    assert_error(resp, 404, "not_found")
+
+
+# ------------------------------------------------------------------- dates
+
+
+DATED_URLS = [
+    "/api/v1/momentum/AAPL?as_of={d}",
+    "/api/v1/momentum/AAPL/breakdown?as_of={d}",
+    "/api/v1/momentum/AAPL/history?start={d}",
+    "/api/v1/momentum/top?as_of={d}",
+    "/api/v1/prices/AAPL?end={d}",
+    "/api/v1/research/backtest?start={d}",
+    "/api/v1/portfolio/performance?start={d}",
+    f"{P}/{{pid}}/transactions?start={{d}}",
+    f"{P}/{{pid}}/performance?end={{d}}",
+]
+
+
+@pytest.mark.parametrize(
+    "value", ["0", "1700000000", "2020-1-2", "2020-01-02T00:00:00", "20200102"]
+)
+@pytest.mark.parametrize("url", DATED_URLS)
+def test_a_date_parameter_takes_only_yyyy_mm_dd(
+    client: TestClient, user: dict[str, Any], url: str, value: str
+) -> None:
+    resp = client.get(url.format(d=value, pid=user["pid"]), headers=user["headers"])
+    assert "date_format" in {rule for _, rule in _field_rules(resp)}, resp.text
+
+
+def test_a_batch_as_of_takes_only_yyyy_mm_dd(client: TestClient) -> None:
+    resp = client.post("/api/v1/momentum/batch?as_of=0", json={"tickers": ["AAPL"]})
+    assert _field_rules(resp) == [("as_of", "date_format")]
+
+
+@pytest.mark.parametrize("value", [0, 1577923200, "0", True, "2020-01-02T00:00:00"])
+def test_a_transaction_date_is_yyyy_mm_dd_text(
+    client: TestClient, user: dict[str, Any], value: object
+) -> None:
+    resp = Api(client).add(user["headers"], user["pid"], date=value, type="DEPOSIT", quantity=100)
+    assert _field_rules(resp) == [("date", "date_format")]
+
+
+def test_a_well_written_date_is_still_read(client: TestClient, user: dict[str, Any]) -> None:
+    resp = Api(client).add(
+        user["headers"], user["pid"], date="2020-01-02", type="DEPOSIT", quantity=100
+    )
+    assert resp.status_code == 201, resp.text
+    assert client.get("/api/v1/prices/AAPL?start=2021-04-20").json()["count"] == 2
+    assert_error(client.get("/api/v1/prices/AAPL?start=2021-02-30"), 422, "invalid_input")
