@@ -97,6 +97,13 @@ def iso_date_text(value: Any) -> Any:
     raise PydanticCustomError("date_format", "a date must be written YYYY-MM-DD (e.g. 2021-04-21)")
 
 
+def comma_list_pattern(item: str, most: int | None = None) -> str:
+    """A pattern (the same in Python and in a JSON schema) of 1 to `most` (default: any
+    number of) texts matching `item`, separated by commas, with spaces around each allowed."""
+    rest = "*" if most is None else f"{{0,{most - 1}}}"
+    return f"^ *(?:{item}) *(?:, *(?:{item}) *){rest}$"
+
+
 SafeStr = Annotated[str, AfterValidator(check_text)]
 IsoDate = Annotated[dt.date, BeforeValidator(iso_date_text)]
 MultilineStr = Annotated[str, AfterValidator(lambda v: check_text(v, True)), MULTILINE]

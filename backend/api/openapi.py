@@ -29,7 +29,17 @@ def _error_content() -> dict[str, Any]:
 
 
 def _pattern_strings(schema: dict[str, Any]) -> None:
-    """Give every plain string of a parameter's schema the no-control-character pattern."""
+    """Give every plain string of a parameter's schema the no-control-character pattern.
+
+    A rule declared on an optional parameter (`json_schema_extra` lands beside its `anyOf`)
+    is moved into its string branch first, where it belongs and stands alone."""
+    branches = [s for s in schema.get("anyOf", []) if isinstance(s, dict)]
+    strings = [s for s in branches if s.get("type") == "string"]
+    for key in ("pattern", "enum"):
+        if key in schema and strings:
+            value = schema.pop(key)
+            for sub in strings:
+                sub[key] = value
     if schema.get("type") == "string" and not (
         {"pattern", "format", "enum", "const"} & schema.keys()
     ):

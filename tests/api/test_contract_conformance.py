@@ -5,13 +5,18 @@ text, nothing pydantic's lax mode would also read as one."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from backend.errors import InvalidInput
 from backend.main import create_app
+from backend.momentum.universes import universe_names
+from backend.portfolios.ledger import TxType
+from backend.research.models import model_names, parse_models
 from tests.support.portfolio_app import ADMIN, Api, assert_error, copy_sqlite, portfolio_settings
 
 pytestmark = [pytest.mark.api]
@@ -169,3 +174,143 @@ def test_a_well_written_date_is_still_read(client: TestClient, user: dict[str, A
     assert resp.status_code == 201, resp.text
     assert client.get("/api/v1/prices/AAPL?start=2021-04-20").json()["count"] == 2
     assert_error(client.get("/api/v1/prices/AAPL?start=2021-02-30"), 422, "invalid_input")
+
+
+# ------------------------------------------------------------------- declared value sets
+
+
+def _param(schema: dict[str, Any], path: str, method: str, name: str) -> dict[str, Any]:
+    [param] = [p for p in schema["paths"][path][method]["parameters"] if p["name"] == name]
+    declared: dict[str, Any] = param["schema"]
+    for branch in declared.get("anyOf", []):
+        if branch.get("type") == "string":
+            return dict(branch)
+    return declared
+
+
+def _operations_with(schema: dict[str, Any], name: str) -> list[tuple[str, str]]:
+    return [
+        (path, method)
+        for path, item in schema["paths"].items()
+        for method, op in item.items()
+        if any(p["name"] == name for p in op.get("parameters", []))
+    ]
+
+
+@pytest.mark.parametrize(
+    "name, known",
+    [("model", model_names()), ("universe", universe_names())],
+)
+def test_model_and_universe_are_enums_of_the_registries(
+    schema: dict[str, Any], name: str, known: list[str]
+) -> None:
+    ops = _operations_with(schema, name)
+    assert len(ops) >= 3
+    for path, method in ops:
+        assert _param(schema, path, method, name)["enum"] == known, (method, path)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/momentum/AAPL?{p}",
+        "/api/v1/momentum/AAPL/history?{p}",
+        "/api/v1/momentum/top?{p}",
+        "/api/v1/research/backtest?{p}",
+    ],
+)
+@pytest.mark.parametrize("param", ["model=O!", "model=ALPHAVELOCITY-V1", "universe=All"])
+def test_a_value_outside_the_enum_is_refused(client: TestClient, url: str, param: str) -> None:
+    if "breakdown" in url and param.startswith("universe"):
+        pytest.skip("no universe parameter")
+    error = assert_error(client.get(url.format(p=param)), 422, "invalid_input")
+    assert error["details"]["field"] == param.split("=")[0]
+
+
+def test_an_unknown_model_in_a_batch_is_refused_before_any_fetch(client: TestClient) -> None:
+    resp = client.post("/api/v1/momentum/batch?model=carhart", json={"tickers": ["NOSUCH1"]})
+    assert assert_error(resp, 422, "invalid_input")["details"]["field"] == "model"
+
+
+def test_the_transaction_type_filter_is_the_ledger_s_enum(schema: dict[str, Any]) -> None:
+    declared = _param(schema, f"{P}/{{portfolio_id}}/transactions", "get", "type")
+    [ref] = [b["$ref"] for b in declared["anyOf"] if "$ref" in b]
+    enum = schema["components"]["schemas"][ref.rsplit("/", 1)[1]]["enum"]
+    assert enum == [t.value for t in TxType]
+
+
+MODEL_LISTS = [
+    ("rs-rating", True),
+    ("rs-rating,jt-12-1", True),
+    (" rs-rating , jt-12-1 ", True),
+    (",".join(model_names()), True),
+    ("", False),
+    (",", False),
+    ("rs-rating,,jt-12-1", False),
+    ("rs-rating,", False),
+    ("rs-rating;jt-12-1", False),
+    ("RS-RATING", False),
+    ("carhart", False),
+]
+
+
+@pytest.mark.parametrize("text, accepted", MODEL_LISTS)
+def test_the_models_pattern_is_what_the_server_takes(
+    schema: dict[str, Any], text: str, accepted: bool
+) -> None:
+    pattern = _param(schema, "/api/v1/research/compare", "get", "models")["pattern"]
+    assert (re.fullmatch(pattern, text) is not None) is accepted
+    if accepted:
+        assert [m.name for m in parse_models(text)] == [n.strip() for n in text.split(",")]
+    else:
+        with pytest.raises(InvalidInput) as caught:
+            parse_models(text)
+        assert caught.value.details["field"] == "models"
+
+
+def test_a_model_named_twice_matches_the_pattern_but_is_refused(schema: dict[str, Any]) -> None:
+    """The one rule of ?models= a pattern cannot say; the schema says it in words."""
+    param = _param(schema, "/api/v1/research/compare", "get", "models")
+    assert re.fullmatch(param["pattern"], "jt-12-1,jt-12-1")
+    with pytest.raises(InvalidInput, match="named twice"):
+        parse_models("jt-12-1,jt-12-1")
+
+
+WARMUP_LISTS = [
+    ("AAPL", True),
+    ("aapl, MSFT ,spy", True),
+    ("BRK.B,^GSPC", True),
+    ("", False),
+    (",,", False),
+    ("AAPL,,MSFT", False),
+    ("AAPL,bad$", False),
+    ("AAPL;MSFT", False),
+    ("ABCDEFGHIJKLMNOP", False),
+    (",".join(f"T{i}" for i in range(501)), False),
+]
+
+
+@pytest.mark.parametrize("text, accepted", WARMUP_LISTS)
+def test_the_warmup_pattern_is_what_the_server_takes(
+    client: TestClient, schema: dict[str, Any], text: str, accepted: bool
+) -> None:
+    pattern = _param(schema, "/api/v1/cache/warmup", "post", "tickers")["pattern"]
+    assert (re.fullmatch(pattern, text) is not None) is accepted
+    resp = client.post("/api/v1/cache/warmup", params={"tickers": text}, headers=ADMIN)
+    if accepted:
+        assert resp.status_code == 200, resp.text
+    else:
+        assert assert_error(resp, 422, "invalid_input")["details"]["field"] == "tickers"
+
+
+@pytest.mark.parametrize(
+    "text, accepted",
+    [("*", True), ("score:*:AAPL:[ab]?", True), ("", False), ("a b", False), ("é", False)],
+)
+def test_the_cache_clear_pattern_is_declared(
+    client: TestClient, schema: dict[str, Any], text: str, accepted: bool
+) -> None:
+    pattern = _param(schema, "/api/v1/cache/clear", "delete", "pattern")["pattern"]
+    assert (re.fullmatch(pattern, text) is not None) is accepted
+    resp = client.delete("/api/v1/cache/clear", params={"pattern": text}, headers=ADMIN)
+    assert resp.status_code == (200 if accepted else 422), resp.text

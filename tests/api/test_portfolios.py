@@ -124,7 +124,7 @@ def test_list_transactions_with_paging_and_filters(
     assert [t["type"] for t in page["items"]] == ["DEPOSIT", "BUY"]
     rest = client.get(f"{P}/{pid}/transactions", params={"limit": 2, "offset": 4}, headers=h)
     assert [t["type"] for t in rest.json()["items"]] == ["DIVIDEND"]
-    buys = client.get(f"{P}/{pid}/transactions", params={"type": "buy"}, headers=h).json()
+    buys = client.get(f"{P}/{pid}/transactions", params={"type": "BUY"}, headers=h).json()
     assert buys["total"] == 2 and {t["ticker"] for t in buys["items"]} == {"AAPL"}
     window = client.get(
         f"{P}/{pid}/transactions", params={"start": "2020-03-01", "end": "2020-08-10"}, headers=h
@@ -132,8 +132,11 @@ def test_list_transactions_with_paging_and_filters(
     assert [t["type"] for t in window["items"]] == ["BUY", "SELL"]
     by_ticker = client.get(f"{P}/{pid}/transactions", params={"ticker": "AAPL"}, headers=h)
     assert by_ticker.json()["total"] == 4
-    bad = client.get(f"{P}/{pid}/transactions", params={"type": "SWAP"}, headers=h)
-    assert assert_error(bad, 422, "ledger_rule")["details"]["field"] == "type"
+    # The type filter is the schema's enum, as in a transaction's body: exact upper case.
+    for kind in ("SWAP", "buy"):
+        bad = client.get(f"{P}/{pid}/transactions", params={"type": kind}, headers=h)
+        [field] = assert_error(bad, 422, "invalid_input")["details"]["fields"]
+        assert (field["field"], field["rule"]) == ("type", "enum")
     assert_error(client.get(f"{P}/{pid}/transactions?limit=0", headers=h), 422, "invalid_input")
 
 

@@ -13,7 +13,13 @@ from starlette.concurrency import run_in_threadpool
 
 from backend.api.deps import CacheDep, MomentumDep, get_cache, get_momentum
 from backend.api.errors import error_responses
-from backend.api.v1.research import ModelParam, get_model_scores, serve_model, serve_model_batch
+from backend.api.v1.research import (
+    ModelParam,
+    Universe,
+    get_model_scores,
+    serve_model,
+    serve_model_batch,
+)
 from backend.cache.keys import response_key, score_key
 from backend.cache.service import ScoreCache
 from backend.errors import AppError, InvalidInput
@@ -23,7 +29,7 @@ from backend.momentum.dates import FUTURE_RULE, not_in_future
 from backend.momentum.schemas import BatchEntry, BatchError, BatchRequest
 from backend.momentum.service import MomentumService, NotStored
 from backend.momentum.universes import ALL
-from backend.research.models import DEFAULT_MODEL
+from backend.research.models import DEFAULT_MODEL, get_model
 from backend.research.schemas import (
     BatchAnswer,
     BreakdownAnswer,
@@ -59,9 +65,6 @@ End = Annotated[
 ]
 # The bound the schema declares; TOP_LIMIT_MAX may set a lower one.
 TOP_LIMIT_CEILING = 10_000
-Universe = Annotated[
-    str, Query(description="all, model-portfolio, or a category slug (large-cap-anchors, ...)")
-]
 
 
 # The other models' scores are looked up only when `?model=` names one: as a (synchronous)
@@ -186,6 +189,7 @@ async def batch_scores(
     """Scores for 1 to 500 tickers; a bad ticker gets its own error, never failing the batch.
     Tickers the store does not hold are asked of the live provider, at most
     ON_DEMAND_BATCH_MAX_FETCHES of them (the others' entries say so)."""
+    get_model(model)  # an unknown model is refused before any ticker is fetched
     valid: list[str] = []
     errors: dict[int, BatchEntry] = {}
     for i, raw in enumerate(body.tickers):

@@ -16,6 +16,7 @@ from backend.auth.ratelimit import RateLimit
 from backend.errors import InvalidInput
 from backend.market_data.bars import TICKER_PATTERN
 from backend.portfolios import csv_io, decimals, ledger
+from backend.portfolios.ledger import TxType
 from backend.portfolios.schemas import (
     AnalysisOut,
     ImportResult,
@@ -183,8 +184,8 @@ def list_transactions(
     user: CurrentUser,
     service: PortfoliosDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    type: Annotated[str | None, Query(description="BUY, SELL, ...", max_length=10)] = None,
+    offset: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+    type: Annotated[TxType | None, Query(description="Only this type (upper case)")] = None,
     ticker: Annotated[str | None, Query(pattern=TICKER_PATTERN)] = None,
     start: Annotated[IsoDate | None, Query(description="From this date (YYYY-MM-DD)")] = None,
     end: Annotated[IsoDate | None, Query(description="Up to this date (YYYY-MM-DD)")] = None,

@@ -13,9 +13,15 @@ from starlette.concurrency import run_in_threadpool
 
 from backend.cache.keys import response_key
 from backend.cache.service import ScoreCache
-from backend.momentum.universes import ALL
+from backend.momentum.universes import ALL, universe_names
 from backend.research.backtest import COST_RANGE, HORIZON_RANGE, QUANTILE_RANGE, BacktestParams
-from backend.research.models import DEFAULT_MODEL, get_model, model_names
+from backend.research.models import (
+    DEFAULT_MODEL,
+    MODELS_PATTERN,
+    MODELS_RULE,
+    get_model,
+    model_names,
+)
 from backend.research.schemas import (
     BacktestResponse,
     CompareResponse,
@@ -64,11 +70,13 @@ def get_model_scores(request: Request) -> ModelScores:
 
 ModelScoresDep = Annotated[ModelScores, Depends(get_model_scores)]
 
+# The names the server accepts, declared as the schema's enum (the same registries check them).
 ModelParam = Annotated[
     str,
     Query(
         description=f"The model: {', '.join(model_names())} (GET /api/v1/research/models). "
-        "Other models than alphavelocity-v1 answer with their own score shape."
+        "Other models than alphavelocity-v1 answer with their own score shape.",
+        json_schema_extra={"enum": model_names()},
     ),
 ]
 
@@ -92,9 +100,19 @@ async def serve_model(
     )
 
 
-Model = Annotated[str, Query(description=f"One of: {', '.join(model_names())}")]
+Model = Annotated[
+    str,
+    Query(
+        description=f"One of: {', '.join(model_names())}",
+        json_schema_extra={"enum": model_names()},
+    ),
+]
 Universe = Annotated[
-    str, Query(description="all, model-portfolio, or a category slug (large-cap-anchors, ...)")
+    str,
+    Query(
+        description="all, model-portfolio, or a category slug (large-cap-anchors, ...)",
+        json_schema_extra={"enum": universe_names()},
+    ),
 ]
 Start = Annotated[
     IsoDate | None, Query(description="First rebalance date on or after (YYYY-MM-DD)")
@@ -188,7 +206,11 @@ def backtest(
 def compare(
     service: ResearchDep,
     models: Annotated[
-        str, Query(description="Comma-separated model names (each at most once)")
+        str,
+        Query(
+            description=f"Comma-separated model names (each at most once): {MODELS_RULE}",
+            json_schema_extra={"pattern": MODELS_PATTERN},
+        ),
     ] = ",".join(model_names()),
     universe: Universe = ALL,
     start: Start = None,
