@@ -127,6 +127,15 @@ def _strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
 def _declare_patterns(schema: dict[str, Any], multiline: bool) -> None:
     """Add the text rule's pattern to every plain string of a JSON schema (in place)."""
     kind = schema.get("type")
+    keyed = schema.get("patternProperties")
+    if kind == "object" and isinstance(keyed, dict) and len(keyed) == 1:
+        # pydantic writes dict[Key, V] with a pattern on Key as patternProperties, which leaves
+        # every other key allowed; the server refuses them, so the schema says so.
+        ((pattern, value),) = keyed.items()
+        if "additionalProperties" not in schema:
+            del schema["patternProperties"]
+            schema["additionalProperties"] = value
+            schema["propertyNames"] = {**schema.get("propertyNames", {}), "pattern": pattern}
     if kind == "string" and not ({"pattern", "format", "enum", "const"} & schema.keys()):
         schema["pattern"] = MULTILINE_SCHEMA_PATTERN if multiline else SINGLE_LINE_SCHEMA_PATTERN
     for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
@@ -148,6 +157,9 @@ def _schema_extra(schema: dict[str, Any], model: type[BaseModel]) -> None:
         )
         multiline = info is not None and _is_multiline(info.annotation, info.metadata)
         _declare_patterns(prop, multiline)
+    rules = getattr(model, "schema_rules", None)
+    if callable(rules):
+        schema["allOf"] = rules()
 
 
 def _is_multiline(annotation: Any, metadata: list[Any]) -> bool:
@@ -175,7 +187,10 @@ def _field_rule(model: type[BaseModel], name: str) -> tuple[bool, bool]:
 
 class RequestModel(BaseModel):
     """Base of every request body: unknown fields, non-finite numbers and control characters
-    in any text (fields, nested values, dict keys) are refused with the field named."""
+    in any text (fields, nested values, dict keys) are refused with the field named.
+
+    A model whose rules tie fields together (this type needs that field) declares them as
+    JSON schemas with a classmethod `schema_rules()`, which become the schema's `allOf`."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra=_schema_extra)
 

@@ -65,6 +65,7 @@ class TxType(StrEnum):
 TICKER_TYPES = frozenset({TxType.BUY, TxType.SELL, TxType.DIVIDEND, TxType.SPLIT})
 PRICED_TYPES = frozenset({TxType.BUY, TxType.SELL, TxType.DIVIDEND})
 CASH_TYPES = frozenset({TxType.DEPOSIT, TxType.WITHDRAW, TxType.FEE})
+TICKERLESS_TYPES = frozenset({TxType.DEPOSIT, TxType.WITHDRAW})  # cash movements take none
 
 
 class LedgerError(InvalidInput):
@@ -195,7 +196,7 @@ def make_transaction(
         )
     if kind in TICKER_TYPES and not ticker:
         raise LedgerError(f"a {kind.value} needs a ticker", "ticker", "required", ref)
-    if kind in (TxType.DEPOSIT, TxType.WITHDRAW) and ticker:
+    if kind in TICKERLESS_TYPES and ticker:
         raise LedgerError(
             f"a {kind.value} is a cash movement and takes no ticker", "ticker", "absent", ref
         )

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import jsonschema_rs
 import pytest
 from fastapi.testclient import TestClient
 
@@ -314,3 +315,117 @@ def test_the_cache_clear_pattern_is_declared(
     assert (re.fullmatch(pattern, text) is not None) is accepted
     resp = client.delete("/api/v1/cache/clear", params={"pattern": text}, headers=ADMIN)
     assert resp.status_code == (200 if accepted else 422), resp.text
+
+
+# ------------------------------------------------------------------- request bodies
+
+
+def _validator(schema: dict[str, Any], name: str) -> Any:
+    """The validator schemathesis itself uses, over the schema's own component."""
+    root = {"$ref": f"#/components/schemas/{name}", "components": schema["components"]}
+    return jsonschema_rs.validator_for(root)
+
+
+ABSENT = object()
+TICKERS = [ABSENT, None, "AAPL"]
+PRICES = [ABSENT, None, "10"]
+FEES = [ABSENT, "0", 0, "1"]
+
+
+@pytest.fixture(scope="module")
+def funded(client: TestClient, user: dict[str, Any]) -> int:
+    """A portfolio with cash and shares enough for any one transaction of the matrix."""
+    api = Api(client)
+    pid = api.portfolio(user["headers"], "matrix")
+    for tx in (
+        {"date": "2020-01-02", "type": "DEPOSIT", "quantity": "1000000"},
+        {"date": "2020-01-03", "type": "BUY", "ticker": "AAPL", "quantity": "1000", "price": "75"},
+    ):
+        assert api.add(user["headers"], pid, **tx).status_code == 201
+    return pid
+
+
+@pytest.mark.parametrize("kind", [t.value for t in TxType])
+def test_what_a_transaction_type_needs_is_what_the_schema_says(
+    client: TestClient, schema: dict[str, Any], user: dict[str, Any], funded: int, kind: str
+) -> None:
+    validator = _validator(schema, "TransactionIn")
+    seen = {True: 0, False: 0}
+    for ticker in TICKERS:
+        for price in PRICES:
+            for fees in FEES:
+                body: dict[str, Any] = {"date": "2020-06-01", "type": kind, "quantity": "1"}
+                for name, value in (("ticker", ticker), ("price", price), ("fees", fees)):
+                    if value is not ABSENT:
+                        body[name] = value
+                valid = validator.is_valid(body)
+                resp = Api(client).add(user["headers"], funded, **body)
+                assert resp.status_code == (201 if valid else 422), (body, resp.text)
+                seen[valid] += 1
+    assert seen[True] and (seen[False] or kind == "FEE")  # a FEE takes a ticker or none
+
+
+@pytest.mark.parametrize(
+    "quantity, valid",
+    [
+        ("1", True),
+        (1, True),
+        ("0.000001", True),
+        (0.3, True),
+        (999999999.999999, True),
+        ("0", False),
+        ("0.000", False),
+        (0, False),
+        ("-1", False),
+        ("0.0000001", False),
+        (0.1234567, False),
+        (1e-7, False),
+        ("1e3", False),
+        ("١", False),  # an Arabic-Indic one: a Unicode digit, not a schema's [0-9]
+        (True, False),
+        ("1000000000", False),
+    ],
+)
+def test_a_quantity_is_what_the_schema_says(
+    client: TestClient,
+    schema: dict[str, Any],
+    user: dict[str, Any],
+    funded: int,
+    quantity: object,
+    valid: bool,
+) -> None:
+    body = {"date": "2020-06-01", "type": "DEPOSIT", "quantity": quantity}
+    assert _validator(schema, "TransactionIn").is_valid(body) is valid
+    resp = Api(client).add(user["headers"], funded, **body)
+    assert resp.status_code == (201 if valid else 422), resp.text
+
+
+@pytest.mark.parametrize(
+    "holdings, valid",
+    [
+        ({"NVDA": 7}, True),
+        ({"nvda": "0.5"}, True),
+        ({"": 1}, False),
+        ({"bad$": 1}, False),
+        ({"NVDA": 0}, False),
+        ({"NVDA": "0"}, False),
+        ({"NVDA": False}, False),
+        ({"NVDA": 0.1234567}, False),
+    ],
+)
+def test_analyze_holdings_are_what_the_schema_says(
+    client: TestClient, schema: dict[str, Any], holdings: dict[str, Any], valid: bool
+) -> None:
+    body = {"holdings": holdings}
+    assert _validator(schema, "AnalyzeRequest").is_valid(body) is valid
+    resp = client.post("/api/v1/portfolio/analyze", json=body)
+    assert resp.status_code == (200 if valid else 422), resp.text
+
+
+@pytest.mark.parametrize("cash", [False, True, "abc", -1, "1e2", 0.1234567])
+def test_a_boolean_or_malformed_cash_is_refused(
+    client: TestClient, schema: dict[str, Any], cash: object
+) -> None:
+    body = {"holdings": {"NVDA": 1}, "cash": cash}
+    assert not _validator(schema, "AnalyzeRequest").is_valid(body)
+    assert_error(client.post("/api/v1/portfolio/analyze", json=body), 422, "invalid_input")

@@ -474,8 +474,11 @@ def test_analyze_holdings_in_the_body(client: TestClient) -> None:
     assert {x["ticker"]: x["valuation"] for x in a["holdings"]}["NOPE"] == "cost_basis"
     too_many = {"holdings": {f"T{i}": 1 for i in range(1001)}}
     assert_error(client.post("/api/v1/portfolio/analyze", json=too_many), 422, "invalid_input")
+    # A malformed ticker breaks the key pattern the schema declares (a field error of the body).
+    bad = client.post("/api/v1/portfolio/analyze", json={"holdings": {"bad$": 1}})
+    [key] = assert_error(bad, 422, "invalid_input")["details"]["fields"]
+    assert (key["field"], key["rule"]) == ("holdings.bad$.[key]", "string_pattern_mismatch")
     for body, field in (
-        ({"holdings": {"bad$": 1}}, "holdings.bad$"),
         ({"holdings": {"AAPL": 0}}, "holdings.AAPL"),
         ({"holdings": {"AAPL": 1, "aapl": 2}}, "holdings.aapl"),
         ({"holdings": {"AAPL": 1}, "cost_basis": {"MSFT": 1}}, "cost_basis.MSFT"),
@@ -724,7 +727,9 @@ def test_openapi_declares_errors_and_decimal_text(client: TestClient) -> None:
     assert "market_value" not in summary
     tx_in = components["TransactionIn"]["properties"]
     assert {s["type"] for s in tx_in["quantity"]["anyOf"]} == {"number", "string"}
-    assert tx_in["quantity"]["anyOf"][1]["pattern"] == r"^\d{1,9}(\.\d{1,6})?$"
+    # Above 0, ASCII digits (a schema's \d is ASCII, Python's is any Unicode digit).
+    assert tx_in["quantity"]["anyOf"][1]["pattern"] == r"^(?![0.]*$)[0-9]{1,9}(\.[0-9]{1,6})?$"
+    assert tx_in["price"]["anyOf"][0]["anyOf"][1]["pattern"] == r"^[0-9]{1,9}(\.[0-9]{1,6})?$"
 
 
 # ------------------------------------------------------------------------------ hostile CSV
