@@ -6,6 +6,7 @@ Code below the API raises these; `install_error_handlers` turns them into
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,6 +15,21 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend.observability.middleware import route_template
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule the server checks that a JSON schema cannot state: between fields, against the
+    stored data, the clock or a policy. Each route lists the ones it checks
+    (`backend.api.errors.beyond_schema`), so its OpenAPI schema says them; breaking one is
+    answered with `code` and, in the details, `rule` (`ANY_RULE`: any answer of that code)."""
+
+    code: str
+    rule: str
+    text: str
+
+    def as_schema(self) -> dict[str, Any]:
+        return {"code": self.code, "rule": self.rule, "description": self.text}
 
 
 class AppError(Exception):
@@ -107,6 +123,21 @@ class PriceFileError(AppError):
         super().__init__(f"{where}{reason}", {"line": line, "reason": reason, "path": path})
         self.line = line
         self.reason = reason
+
+
+ANY_RULE = "*"
+# Rules shared by many routes.
+START_NOT_AFTER_END = Rule(
+    "invalid_input",
+    "start must not be after end",
+    "start must not be after end when both are given",
+)
+NO_DATA = Rule(
+    "insufficient_history",
+    ANY_RULE,
+    "the store must hold enough closes for what is asked: a score needs the model's minimum "
+    "history up to its date, a period needs stored dates",
+)
 
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -146,8 +146,11 @@ def _declare_patterns(schema: dict[str, Any], multiline: bool) -> None:
         sub = schema.get(key)
         if isinstance(sub, dict):
             _declare_patterns(sub, multiline)
-    if kind == "object" and "additionalProperties" in schema and "propertyNames" not in schema:
-        schema["propertyNames"] = {"pattern": SINGLE_LINE_SCHEMA_PATTERN}
+    if kind == "object" and "additionalProperties" in schema:
+        # Keys are text too (a length limit alone does not say so).
+        names = schema.setdefault("propertyNames", {})
+        if not ({"pattern", "format", "enum", "const"} & names.keys()):
+            names["pattern"] = SINGLE_LINE_SCHEMA_PATTERN
 
 
 def _schema_extra(schema: dict[str, Any], model: type[BaseModel]) -> None:

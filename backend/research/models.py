@@ -29,7 +29,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy.stats import rankdata
 
-from backend.errors import InvalidInput
+from backend.errors import InvalidInput, Rule
 from backend.momentum.engine import MODEL_VERSION as ENGINE_MODEL_VERSION
 from backend.momentum.engine import score_panel
 from backend.validation import comma_list_pattern
@@ -415,6 +415,7 @@ def model_names() -> list[str]:
 # lower-case letters, digits and '-': nothing in them needs escaping.
 MODELS_PATTERN = comma_list_pattern("|".join(MODELS))
 MODELS_RULE = "known model names separated by commas (spaces around them allowed), each once"
+MODEL_ONCE = Rule("invalid_input", "each model at most once", "each model named at most once")
 
 
 def get_model(name: str, field_name: str = "model") -> MomentumModel:
@@ -452,7 +453,7 @@ def parse_models(raw: str | Sequence[str], field_name: str = "models") -> list[M
         if name in seen:
             raise InvalidInput(
                 f"model {name!r} is named twice",
-                {"field": field_name, "value": name, "rule": "each model at most once"},
+                {"field": field_name, "value": name, "rule": MODEL_ONCE.rule},
             )
         seen.add(name)
     models = [get_model(n, field_name) for n in names]

@@ -18,6 +18,7 @@ from backend.main import create_app
 from backend.momentum.universes import universe_names
 from backend.portfolios.ledger import TxType
 from backend.research.models import model_names, parse_models
+from tests.support.beyond_schema import RULES_EXTENSION, explained
 from tests.support.portfolio_app import ADMIN, Api, assert_error, copy_sqlite, portfolio_settings
 
 pytestmark = [pytest.mark.api]
@@ -429,3 +430,263 @@ def test_a_boolean_or_malformed_cash_is_refused(
     body = {"holdings": {"NVDA": 1}, "cash": cash}
     assert not _validator(schema, "AnalyzeRequest").is_valid(body)
     assert_error(client.post("/api/v1/portfolio/analyze", json=body), 422, "invalid_input")
+
+
+def test_keys_of_a_text_keyed_body_carry_the_control_character_rule(
+    client: TestClient, schema: dict[str, Any]
+) -> None:
+    body = {"targets": {"\x0e": 0.5}}
+    assert not _validator(schema, "TargetsUpdate").is_valid(body)
+    assert _validator(schema, "TargetsUpdate").is_valid({"targets": {"Large-Cap Anchors": 0.5}})
+    resp = client.put("/api/v1/categories/targets", json=body, headers=ADMIN)
+    assert_error(resp, 422, "invalid_input")
+
+
+# ------------------------------------------------------------------- rules beyond the schema
+
+FUTURE = "2999-01-01"
+
+
+def _declared(schema: dict[str, Any], method: str, path: str) -> list[dict[str, Any]]:
+    rules: list[dict[str, Any]] = schema["paths"][path][method].get(RULES_EXTENSION, [])
+    return rules
+
+
+# (method, URL, body, the OpenAPI path): a request valid by the schema that breaks a rule no
+# schema can state. Each must answer 422 explained by its route's declared rules.
+BEYOND = [
+    ("get", "/api/v1/prices/AAPL?start=2021-01-05&end=2021-01-04", None, "/api/v1/prices/{ticker}"),
+    ("get", f"/api/v1/prices/AAPL?end={FUTURE}", None, "/api/v1/prices/{ticker}"),
+    ("get", "/api/v1/momentum/top?as_of=2000-01-03", None, "/api/v1/momentum/top"),
+    ("get", f"/api/v1/momentum/top?as_of={FUTURE}", None, "/api/v1/momentum/top"),
+    ("get", "/api/v1/momentum/AAPL?as_of=2019-04-04", None, "/api/v1/momentum/{ticker}"),
+    (
+        "get",
+        "/api/v1/momentum/AAPL?universe=tactical-fixed-income",
+        None,
+        "/api/v1/momentum/{ticker}",
+    ),
+    (
+        "get",
+        "/api/v1/momentum/AAPL?universe=tactical-fixed-income&model=jt-12-1",
+        None,
+        "/api/v1/momentum/{ticker}",
+    ),
+    (
+        "get",
+        "/api/v1/momentum/AAPL/breakdown?as_of=2019-04-04",
+        None,
+        "/api/v1/momentum/{ticker}/breakdown",
+    ),
+    (
+        "get",
+        "/api/v1/momentum/AAPL/history?start=2021-01-05&end=2021-01-04",
+        None,
+        "/api/v1/momentum/{ticker}/history",
+    ),
+    (
+        "post",
+        f"/api/v1/momentum/batch?as_of={FUTURE}",
+        {"tickers": ["AAPL"]},
+        "/api/v1/momentum/batch",
+    ),
+    (
+        "get",
+        "/api/v1/research/backtest?start=2000-01-01&end=2000-01-01",
+        None,
+        "/api/v1/research/backtest",
+    ),
+    (
+        "get",
+        "/api/v1/research/compare?models=jt-12-1,jt-12-1",
+        None,
+        "/api/v1/research/compare",
+    ),
+    (
+        "get",
+        "/api/v1/research/compare?start=2021-01-05&end=2021-01-04",
+        None,
+        "/api/v1/research/compare",
+    ),
+    ("get", "/api/v1/portfolio/performance?end=2000-01-01", None, "/api/v1/portfolio/performance"),
+    (
+        "get",
+        "/api/v1/portfolio/performance?start=2021-01-05&end=2021-01-04",
+        None,
+        "/api/v1/portfolio/performance",
+    ),
+    (
+        "post",
+        "/api/v1/portfolio/analyze",
+        {"holdings": {"AAPL": 1, "aapl": 2}},
+        "/api/v1/portfolio/analyze",
+    ),
+    (
+        "post",
+        "/api/v1/portfolio/analyze",
+        {"holdings": {"AAPL": 1}, "cost_basis": {"MSFT": 1}},
+        "/api/v1/portfolio/analyze",
+    ),
+    (
+        "post",
+        "/api/v1/auth/register",
+        {"email": "weak@example.com", "password": "aaaaaaaaaa"},
+        "/api/v1/auth/register",
+    ),
+    (
+        "put",
+        "/api/v1/categories/targets",
+        {"targets": {"large-cap-anchors": 0.9}},
+        "/api/v1/categories/targets",
+    ),
+    (
+        "put",
+        "/api/v1/categories/large-cap-anchors",
+        {"tickers": ["AAPL", "aapl"]},
+        "/api/v1/categories/{name}",
+    ),
+    (
+        "put",
+        "/api/v1/categories/large-cap-anchors",
+        {"tickers": ["NVDA", "VRT"]},  # VRT is a small-cap specialist
+        "/api/v1/categories/{name}",
+    ),
+]
+
+
+@pytest.mark.parametrize("method, url, body, path", BEYOND)
+def test_a_valid_request_refused_by_a_rule_beyond_the_schema_names_a_declared_rule(
+    client: TestClient,
+    schema: dict[str, Any],
+    method: str,
+    url: str,
+    body: Any,
+    path: str,
+) -> None:
+    resp = client.request(method.upper(), url, json=body, headers=ADMIN)
+    assert resp.status_code == 422, resp.text
+    declared = _declared(schema, method, path)
+    assert explained(resp.json(), declared), (resp.text, declared)
+    assert "Besides the schema" in schema["paths"][path][method]["responses"]["422"]["description"]
+
+
+def test_a_portfolio_s_rules_beyond_the_schema_are_declared(
+    client: TestClient, schema: dict[str, Any], user: dict[str, Any]
+) -> None:
+    api, h = Api(client), user["headers"]
+    pid = api.portfolio(h, "beyond")
+    tx = f"{P}/{{portfolio_id}}/transactions"
+    cases = [
+        (api.add(h, pid, date=FUTURE, type="DEPOSIT", quantity="1"), "post", tx),
+        (api.add(h, pid, date="2020-01-02", type="WITHDRAW", quantity="1"), "post", tx),
+        (
+            api.add(h, pid, date="2020-01-02", type="SELL", ticker="AAPL", quantity="1", price="1"),
+            "post",
+            tx,
+        ),
+        (
+            api.add(
+                h,
+                pid,
+                date="2020-01-02",
+                type="BUY",
+                ticker="AAPL",
+                quantity="999999999",
+                price="999999999",
+            ),
+            "post",
+            tx,
+        ),
+        (
+            client.get(f"{P}/{pid}/performance", headers=h),
+            "get",
+            f"{P}/{{portfolio_id}}/performance",
+        ),
+        (
+            client.post(
+                f"{P}/{pid}/transactions/import",
+                content=b"",
+                headers={**h, "Content-Type": "text/csv"},
+            ),
+            "post",
+            f"{P}/{{portfolio_id}}/transactions/import",
+        ),
+    ]
+    buy = api.add(h, pid, date="2020-01-02", type="BUY", ticker="AAPL", quantity="2", price="1")
+    api.add(h, pid, date="2020-01-03", type="SELL", ticker="AAPL", quantity="2", price="1")
+    cases.append(
+        (
+            client.delete(f"{P}/{pid}/transactions/{buy.json()['id']}", headers=h),
+            "delete",
+            f"{P}/{{portfolio_id}}/transactions/{{transaction_id}}",
+        )
+    )
+    cases.append(
+        (
+            client.get(f"{P}/{pid}/performance?start=2021-01-05&end=2021-01-04", headers=h),
+            "get",
+            f"{P}/{{portfolio_id}}/performance",
+        )
+    )
+    for resp, method, path in cases:
+        assert resp.status_code == 422, resp.text
+        assert explained(resp.json(), _declared(schema, method, path)), (path, resp.text)
+
+
+def test_a_refusal_the_schema_could_have_stated_is_never_explained(
+    client: TestClient, schema: dict[str, Any]
+) -> None:
+    """The exception of the fuzz check is that narrow: a route's other 422s still fail it."""
+    declared = _declared(schema, "get", "/api/v1/momentum/{ticker}")
+    unknown_model = client.get("/api/v1/momentum/AAPL?model=carhart")
+    assert unknown_model.status_code == 422
+    assert not explained(unknown_model.json(), declared)
+    assert not explained(client.get("/api/v1/momentum/AAPL?as_of=0").json(), declared)
+    assert not explained({"error": {"code": "invalid_input", "details": {}}}, declared)
+    assert not explained(unknown_model.json(), None)
+
+
+def test_every_declared_rule_is_a_rule_object_the_server_raises(schema: dict[str, Any]) -> None:
+    seen = set()
+    for path, item in schema["paths"].items():
+        for method, op in item.items():
+            for rule in op.get(RULES_EXTENSION, []):
+                assert set(rule) == {"code", "rule", "description"}, (method, path)
+                assert "422" in op["responses"]
+                seen.add(rule["rule"])
+    assert {"not_in_future", "start must not be after end", "password_too_weak"} <= seen
+
+
+def test_the_top_limit_is_the_configured_maximum(sample_db_url: str, tmp_path: Any) -> None:
+    url = copy_sqlite(sample_db_url, tmp_path)
+    with TestClient(create_app(portfolio_settings(url, top_limit_max=50))) as c:
+        [limit] = [
+            p
+            for p in c.get("/openapi.json").json()["paths"]["/api/v1/momentum/top"]["get"][
+                "parameters"
+            ]
+            if p["name"] == "limit"
+        ]
+        assert limit["schema"]["maximum"] == 50
+        assert c.get("/api/v1/momentum/top?limit=50").status_code == 200
+        assert_error(c.get("/api/v1/momentum/top?limit=51"), 422, "invalid_input")
+
+
+def test_the_stateful_phase_can_follow_links_from_a_new_portfolio(schema: dict[str, Any]) -> None:
+    links = schema["paths"][P]["post"]["responses"]["201"]["links"]
+    targets = {
+        (path, method)
+        for path, item in schema["paths"].items()
+        for method, op in item.items()
+        if "{portfolio_id}" in path and "{transaction_id}" not in path
+    }
+    assert len(links) == len(targets) >= 10
+    for link in links.values():
+        assert link["parameters"] == {"portfolio_id": "$response.body#/id"}
+    [delete] = schema["paths"][f"{P}/{{portfolio_id}}/transactions"]["post"]["responses"]["201"][
+        "links"
+    ].values()
+    assert delete["parameters"] == {
+        "portfolio_id": "$request.path.portfolio_id",
+        "transaction_id": "$response.body#/id",
+    }

@@ -12,7 +12,7 @@ from pydantic import AfterValidator, BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from backend.api.deps import CacheDep, MomentumDep, get_cache, get_momentum
-from backend.api.errors import error_responses
+from backend.api.errors import beyond_schema, error_responses
 from backend.api.v1.research import (
     ModelParam,
     Universe,
@@ -22,13 +22,13 @@ from backend.api.v1.research import (
 )
 from backend.cache.keys import response_key, score_key
 from backend.cache.service import ScoreCache
-from backend.errors import AppError, InvalidInput
+from backend.errors import NO_DATA, START_NOT_AFTER_END, AppError, InvalidInput
 from backend.market_data.bars import TICKER_PATTERN, TICKER_RULE, normalize_ticker
 from backend.market_data.on_demand import OnDemandFetcher
-from backend.momentum.dates import FUTURE_RULE, not_in_future
+from backend.momentum.dates import FUTURE_RULE, NOT_IN_FUTURE, not_in_future
 from backend.momentum.schemas import BatchEntry, BatchError, BatchRequest
 from backend.momentum.service import MomentumService, NotStored
-from backend.momentum.universes import ALL
+from backend.momentum.universes import ALL, UNIVERSE_MEMBER
 from backend.research.models import DEFAULT_MODEL, get_model
 from backend.research.schemas import (
     BatchAnswer,
@@ -139,7 +139,12 @@ async def _answer(
 FETCHING_ERRORS = error_responses(404, 422, 429, 503)
 
 
-@router.get("/top", response_model=TopAnswer, responses=error_responses(404, 422, 503))
+@router.get(
+    "/top",
+    response_model=TopAnswer,
+    responses=error_responses(404, 422, 503),
+    openapi_extra=beyond_schema(NOT_IN_FUTURE, NO_DATA),
+)
 async def top_scores(
     service: MomentumDep,
     cache: CacheDep,
@@ -177,7 +182,12 @@ async def top_scores(
     )
 
 
-@router.post("/batch", response_model=BatchAnswer, responses=error_responses(413, 422, 503))
+@router.post(
+    "/batch",
+    response_model=BatchAnswer,
+    responses=error_responses(413, 422, 503),
+    openapi_extra=beyond_schema(NOT_IN_FUTURE),
+)
 async def batch_scores(
     body: BatchRequest,
     service: MomentumDep,
@@ -241,7 +251,12 @@ async def batch_scores(
     return _json(payload, f"hits={hits} misses={misses}")
 
 
-@router.get("/{ticker}", response_model=ScoreAnswer, responses=FETCHING_ERRORS)
+@router.get(
+    "/{ticker}",
+    response_model=ScoreAnswer,
+    responses=FETCHING_ERRORS,
+    openapi_extra=beyond_schema(NOT_IN_FUTURE, NO_DATA, UNIVERSE_MEMBER),
+)
 async def momentum_score(
     ticker: Ticker,
     request: Request,
@@ -269,7 +284,12 @@ async def momentum_score(
     )
 
 
-@router.get("/{ticker}/breakdown", response_model=BreakdownAnswer, responses=FETCHING_ERRORS)
+@router.get(
+    "/{ticker}/breakdown",
+    response_model=BreakdownAnswer,
+    responses=FETCHING_ERRORS,
+    openapi_extra=beyond_schema(NOT_IN_FUTURE, NO_DATA),
+)
 async def momentum_breakdown(
     ticker: Ticker,
     service: MomentumDep,
@@ -296,7 +316,12 @@ async def momentum_breakdown(
     )
 
 
-@router.get("/{ticker}/history", response_model=HistoryAnswer, responses=FETCHING_ERRORS)
+@router.get(
+    "/{ticker}/history",
+    response_model=HistoryAnswer,
+    responses=FETCHING_ERRORS,
+    openapi_extra=beyond_schema(NOT_IN_FUTURE, START_NOT_AFTER_END, NO_DATA, UNIVERSE_MEMBER),
+)
 async def momentum_history(
     ticker: Ticker,
     service: MomentumDep,

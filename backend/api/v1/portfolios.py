@@ -11,9 +11,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from backend.api.deps import CurrentUser, PortfoliosDep
-from backend.api.errors import error_responses
+from backend.api.errors import beyond_schema, error_responses
 from backend.auth.ratelimit import RateLimit
-from backend.errors import InvalidInput
+from backend.errors import START_NOT_AFTER_END, InvalidInput, Rule
 from backend.market_data.bars import TICKER_PATTERN
 from backend.portfolios import csv_io, decimals, ledger
 from backend.portfolios.ledger import TxType
@@ -33,6 +33,8 @@ from backend.portfolios.schemas import (
     performance_out,
 )
 from backend.portfolios.service import (
+    STORED_DAYS,
+    STORED_PRICES,
     Holdings,
     NewTransaction,
     PortfolioInfo,
@@ -50,6 +52,11 @@ _ONE = error_responses(*_USER, 404)  # a portfolio by id (another user's: the sa
 _BODY = error_responses(*_USER, 404, 413)
 _VIEW = error_responses(*_USER, 404, 429)
 _EXPENSIVE = RateLimit("portfolio-views", "rate_limit_expensive")
+NEEDS_TRANSACTIONS = Rule(
+    "invalid_input",
+    "needs at least one transaction",
+    "a portfolio's performance needs at least one transaction",
+)
 
 
 def _out(p: PortfolioInfo) -> PortfolioOut:
@@ -165,6 +172,7 @@ def delete_portfolio(
     response_model=TransactionOut,
     status_code=201,
     responses=_BODY,
+    openapi_extra=beyond_schema(*ledger.HISTORY_RULES),
 )
 def add_transaction(
     portfolio_id: PortfolioId, body: TransactionIn, user: CurrentUser, service: PortfoliosDep
@@ -208,6 +216,7 @@ def list_transactions(
     "/{portfolio_id}/transactions/{transaction_id:int}",
     status_code=204,
     responses=_ONE,
+    openapi_extra=beyond_schema(*ledger.HISTORY_RULES),
 )
 def delete_transaction(
     portfolio_id: PortfolioId,
@@ -226,12 +235,13 @@ def delete_transaction(
     dependencies=[RateLimit("transactions-import", "rate_limit_expensive")],
     responses=error_responses(*_USER, 404, 413, 429),
     openapi_extra={
+        **beyond_schema(csv_io.CSV_CONTENT),
         "requestBody": {
             "required": True,
             "content": {"text/csv": {"schema": {"type": "string"}}},
             "description": "date,type,ticker,quantity,price,fees,note (header line first); "
             f"UTF-8, at most {csv_io.MAX_BYTES} bytes and {csv_io.MAX_ROWS} rows",
-        }
+        },
     },
 )
 async def import_transactions(
@@ -335,6 +345,9 @@ def portfolio_rebalance(
     response_model=PerformanceOut,
     dependencies=[_EXPENSIVE],
     responses=_VIEW,
+    openapi_extra=beyond_schema(
+        START_NOT_AFTER_END, STORED_DAYS, STORED_PRICES, NEEDS_TRANSACTIONS
+    ),
 )
 def portfolio_performance(
     portfolio_id: PortfolioId,
@@ -351,7 +364,7 @@ def portfolio_performance(
     if not entries:
         raise InvalidInput(
             f"portfolio {portfolio_id} has no transactions: there is no performance yet",
-            {"field": "portfolio_id", "rule": "needs at least one transaction"},
+            {"field": "portfolio_id", "rule": NEEDS_TRANSACTIONS.rule},
         )
     first = min(e.date for e in entries)
     inputs = service.performance_inputs(entries, None, start or first, end, benchmark.upper())

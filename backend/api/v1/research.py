@@ -11,12 +11,15 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from backend.api.errors import beyond_schema
 from backend.cache.keys import response_key
 from backend.cache.service import ScoreCache
+from backend.errors import NO_DATA, START_NOT_AFTER_END
 from backend.momentum.universes import ALL, universe_names
 from backend.research.backtest import COST_RANGE, HORIZON_RANGE, QUANTILE_RANGE, BacktestParams
 from backend.research.models import (
     DEFAULT_MODEL,
+    MODEL_ONCE,
     MODELS_PATTERN,
     MODELS_RULE,
     get_model,
@@ -183,7 +186,11 @@ def research_models() -> ModelList:
     return model_list()
 
 
-@router.get("/backtest", response_model=BacktestResponse)
+@router.get(
+    "/backtest",
+    response_model=BacktestResponse,
+    openapi_extra=beyond_schema(START_NOT_AFTER_END, NO_DATA),
+)
 def backtest(
     service: ResearchDep,
     model: Model = DEFAULT_MODEL,
@@ -202,7 +209,11 @@ def backtest(
     return service.backtest(model, universe, params)
 
 
-@router.get("/compare", response_model=CompareResponse)
+@router.get(
+    "/compare",
+    response_model=CompareResponse,
+    openapi_extra=beyond_schema(START_NOT_AFTER_END, NO_DATA, MODEL_ONCE),
+)
 def compare(
     service: ResearchDep,
     models: Annotated[
