@@ -9,7 +9,9 @@ CSV readers and the CLI share one definition of "acceptable text" and "acceptabl
 - Numbers must be finite; JSON's `NaN`/`Infinity` (which Python's json module reads) are
   refused by `RequestModel`.
 - Dates are written `YYYY-MM-DD` (`IsoDate`), as the schema's `format: date` says; pydantic
-  alone would also read `0` or `1700000000` as a Unix time.
+  alone would also read `0` or `1700000000` as a Unix time. Numbers in a URL are written as
+  JSON writes them (`INT_TEXT`, `NUMBER_TEXT`): pydantic alone would also read `1_000`, `+5`
+  or ` 7`.
 """
 
 from __future__ import annotations
@@ -104,8 +106,28 @@ def comma_list_pattern(item: str, most: int | None = None) -> str:
     return f"^ *(?:{item}) *(?:, *(?:{item}) *){rest}$"
 
 
+# JSON's number syntax (and an integer's, which may end in ".0": 1.0 is the integer 1).
+INT_TEXT_RE = re.compile(r"-?[0-9]+(\.0+)?")
+NUMBER_TEXT_RE = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+
+
+def _written(pattern: re.Pattern[str], kind: str, example: str) -> Any:
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and not pattern.fullmatch(value):
+            raise PydanticCustomError(
+                f"{kind}_parsing", f"{{what}} must be written like {example}", {"what": kind}
+            )
+        return value
+
+    return BeforeValidator(check)
+
+
 SafeStr = Annotated[str, AfterValidator(check_text)]
 IsoDate = Annotated[dt.date, BeforeValidator(iso_date_text)]
+# A path or query parameter's number written as JSON writes numbers: the last metadata of an
+# `Annotated[int, Query(ge=...), INT_TEXT]` (after the bounds, or the schema loses them).
+INT_TEXT = _written(INT_TEXT_RE, "int", "10")
+NUMBER_TEXT = _written(NUMBER_TEXT_RE, "float", "10, 2.5 or 1e3")
 MultilineStr = Annotated[str, AfterValidator(lambda v: check_text(v, True)), MULTILINE]
 
 

@@ -690,3 +690,51 @@ def test_the_stateful_phase_can_follow_links_from_a_new_portfolio(schema: dict[s
         "portfolio_id": "$request.path.portfolio_id",
         "transaction_id": "$response.body#/id",
     }
+
+
+# ------------------------------------------------------------------- numbers in the URL
+
+
+def test_parameter_bounds_are_json_schema_keywords(schema: dict[str, Any]) -> None:
+    """pydantic writes `ge`/`le` (no JSON schema keyword) when a validator wraps the bounds."""
+    text = str(schema["paths"])
+    for keyword in ("'ge'", "'le'", "'gt'", "'lt'"):
+        assert keyword not in text
+    [limit] = [
+        p
+        for p in schema["paths"]["/api/v1/momentum/top"]["get"]["parameters"]
+        if p["name"] == "limit"
+    ]
+    assert (limit["schema"]["minimum"], limit["schema"]["maximum"]) == (1, 10_000)
+
+
+@pytest.mark.parametrize("value", ["1_0", "+5", " 5", "5 ", "0x10", "5e0", "true", "٥"])
+@pytest.mark.parametrize(
+    "url", ["/api/v1/momentum/top?limit={v}", "/api/v1/research/backtest?quantiles={v}"]
+)
+def test_an_integer_parameter_is_written_in_digits(
+    client: TestClient, url: str, value: str
+) -> None:
+    assert_error(client.get(url.format(v=value)), 422, "invalid_input")
+
+
+@pytest.mark.parametrize("value", ["1_0", "+5", " 5", "inf", "nan", "1e", "true", "false"])
+def test_a_number_parameter_is_written_as_json_writes_numbers(
+    client: TestClient, value: str
+) -> None:
+    resp = client.get("/api/v1/portfolio/rebalance", params={"cash": value})
+    assert_error(resp, 422, "invalid_input")
+
+
+@pytest.mark.parametrize("cash", ["5000", "5000.0", "5e3", "0"])
+def test_a_number_parameter_written_plainly_is_read(client: TestClient, cash: str) -> None:
+    resp = client.get("/api/v1/portfolio/rebalance", params={"cash": cash})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["new_cash"] == float(cash)
+
+
+def test_a_path_id_is_written_in_digits(client: TestClient, user: dict[str, Any]) -> None:
+    h = user["headers"]
+    assert client.get(f"{P}/{user['pid']}", headers=h).status_code == 200
+    assert client.get(f"{P}/{user['pid']}.0", headers=h).status_code == 200  # the integer 1.0
+    assert_error(client.get(f"{P}/+{user['pid']}", headers=h), 422, "invalid_input")

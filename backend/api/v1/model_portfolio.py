@@ -23,7 +23,7 @@ from backend.portfolios.schemas import (
     performance_out,
 )
 from backend.portfolios.service import LISTED_ONCE, STORED_DAYS, STORED_PRICES, Quote
-from backend.validation import IsoDate
+from backend.validation import NUMBER_TEXT, IsoDate
 
 router = APIRouter(prefix="/portfolio", tags=["model portfolio"])
 
@@ -31,6 +31,9 @@ MODEL_NAME = "Model portfolio"
 _EXPENSIVE = RateLimit("model-views", "rate_limit_expensive")
 # A malformed URL or query 422 (and an empty price store), the database 503.
 _LIMITED = error_responses(422, 429, 503)
+# The rebalance parameters (this plan and a user portfolio's).
+NewCash = Annotated[float, Query(ge=0, le=1e12, description="New money to invest"), NUMBER_TEXT]
+MinTrade = Annotated[float, Query(ge=0, le=1e12, description="Smallest trade amount"), NUMBER_TEXT]
 COST_OF_A_HOLDING = Rule(
     "invalid_input", "a ticker of holdings", "each ticker of cost_basis must be one of holdings"
 )
@@ -128,8 +131,8 @@ def analyze(body: AnalyzeRequest, service: PortfoliosDep) -> AnalysisOut:
 )
 def model_rebalance(
     service: PortfoliosDep,
-    cash: Annotated[float, Query(ge=0, le=1e12, description="New money to invest")] = 0.0,
-    min_trade: Annotated[float, Query(ge=0, le=1e12, description="Smallest trade amount")] = 0.0,
+    cash: NewCash = 0.0,
+    min_trade: MinTrade = 0.0,
 ) -> RebalanceOut:
     """Whole-share trades that bring the model portfolio toward its targets (plus `cash`)."""
     holdings = service.model_holdings()

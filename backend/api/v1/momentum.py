@@ -38,7 +38,7 @@ from backend.research.schemas import (
     TopAnswer,
 )
 from backend.research.serving import ModelScores
-from backend.validation import IsoDate
+from backend.validation import INT_TEXT, IsoDate
 
 router = APIRouter(prefix="/momentum", tags=["momentum"])
 
@@ -157,6 +157,7 @@ async def top_scores(
             description="How many scores, highest first (TOP_LIMIT_MAX at most; a limit above "
             "the universe's size answers all of it)",
         ),
+        INT_TEXT,
     ] = 10,
     universe: Universe = ALL,
     as_of: AsOf = None,

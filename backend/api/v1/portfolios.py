@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from backend.api.deps import CurrentUser, PortfoliosDep
 from backend.api.errors import beyond_schema, error_responses
+from backend.api.v1.model_portfolio import MinTrade, NewCash
 from backend.auth.ratelimit import RateLimit
 from backend.errors import START_NOT_AFTER_END, InvalidInput, Rule
 from backend.market_data.bars import TICKER_PATTERN
@@ -41,11 +42,11 @@ from backend.portfolios.service import (
     Quote,
     TransactionFilter,
 )
-from backend.validation import IsoDate
+from backend.validation import INT_TEXT, IsoDate
 
 router = APIRouter(prefix="/portfolios", tags=["portfolios"])
 
-PortfolioId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Portfolio id")]
+PortfolioId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Portfolio id"), INT_TEXT]
 # Every route: no/bad token 401, the admin token 403, a malformed URL 422, the database 503.
 _USER = (401, 403, 422, 503)
 _ONE = error_responses(*_USER, 404)  # a portfolio by id (another user's: the same 404)
@@ -191,8 +192,8 @@ def list_transactions(
     portfolio_id: PortfolioId,
     user: CurrentUser,
     service: PortfoliosDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000), INT_TEXT] = 100,
+    offset: Annotated[int, Query(ge=0, le=2**63 - 1), INT_TEXT] = 0,
     type: Annotated[TxType | None, Query(description="Only this type (upper case)")] = None,
     ticker: Annotated[str | None, Query(pattern=TICKER_PATTERN)] = None,
     start: Annotated[IsoDate | None, Query(description="From this date (YYYY-MM-DD)")] = None,
@@ -220,7 +221,7 @@ def list_transactions(
 )
 def delete_transaction(
     portfolio_id: PortfolioId,
-    transaction_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    transaction_id: Annotated[int, Path(ge=1, le=2**63 - 1), INT_TEXT],
     user: CurrentUser,
     service: PortfoliosDep,
 ) -> Response:
@@ -323,8 +324,8 @@ def portfolio_rebalance(
     portfolio_id: PortfolioId,
     user: CurrentUser,
     service: PortfoliosDep,
-    cash: Annotated[float, Query(ge=0, le=1e12, description="New money to invest")] = 0.0,
-    min_trade: Annotated[float, Query(ge=0, le=1e12, description="Smallest trade amount")] = 0.0,
+    cash: NewCash = 0.0,
+    min_trade: MinTrade = 0.0,
 ) -> RebalanceOut:
     """Whole-share trades toward the category targets, with the portfolio's cash plus `cash`."""
     info = service.get(user.id, portfolio_id)

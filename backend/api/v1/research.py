@@ -34,7 +34,7 @@ from backend.research.schemas import (
 )
 from backend.research.service import ResearchService, model_list
 from backend.research.serving import ModelScores
-from backend.validation import IsoDate
+from backend.validation import INT_TEXT, NUMBER_TEXT, IsoDate
 
 router = APIRouter(prefix="/research", tags=["research"])
 
@@ -135,8 +135,9 @@ Horizon = Annotated[
         le=HORIZON_RANGE[1],
         description="Forward-return horizon (trading days)",
     ),
+    INT_TEXT,
 ]
-Quantiles = Annotated[int, Query(ge=QUANTILE_RANGE[0], le=QUANTILE_RANGE[1])]
+Quantiles = Annotated[int, Query(ge=QUANTILE_RANGE[0], le=QUANTILE_RANGE[1]), INT_TEXT]
 CostBps = Annotated[
     float,
     Query(
@@ -144,6 +145,7 @@ CostBps = Annotated[
         le=COST_RANGE[1],
         description="Cost in basis points charged on the top quantile's traded notional",
     ),
+    NUMBER_TEXT,
 ]
 
 
