@@ -12,6 +12,7 @@ ledger's history, the password policy); see schemathesis.toml and tests/support/
 
     python scripts/fuzz_api.py [--max-examples N] [--max-time SECONDS] [--seed N]
                                [--only user|admin] [--operation PATH_REGEX]
+                               [-- more schemathesis run options]
 """
 
 from __future__ import annotations
@@ -139,6 +140,8 @@ def run_schemathesis(base: str, token: str, who: str, args: argparse.Namespace) 
         command += ["--seed", str(args.seed)]
     if args.operation:
         command += ["--include-path-regex", args.operation]
+    extra = args.schemathesis
+    command += extra[1:] if extra[:1] == ["--"] else extra
     print(f"\n== schemathesis as {who}", flush=True)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.call(command, cwd=str(REPO), env=env)  # nosec B603 - fixed argument list
@@ -154,6 +157,11 @@ def main() -> int:
         "--operation",
         default=None,
         help="only the paths matching this regular expression (to iterate on a finding)",
+    )
+    parser.add_argument(
+        "schemathesis",
+        nargs=argparse.REMAINDER,
+        help="after --: more options of `schemathesis run` (e.g. -- --report har)",
     )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="av-fuzz-"))

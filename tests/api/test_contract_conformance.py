@@ -738,3 +738,67 @@ def test_a_path_id_is_written_in_digits(client: TestClient, user: dict[str, Any]
     assert client.get(f"{P}/{user['pid']}", headers=h).status_code == 200
     assert client.get(f"{P}/{user['pid']}.0", headers=h).status_code == 200  # the integer 1.0
     assert_error(client.get(f"{P}/+{user['pid']}", headers=h), 422, "invalid_input")
+
+
+# ------------------------------------------------------------------- examples
+
+
+def test_the_documented_examples_are_valid_and_accepted(
+    client: TestClient, schema: dict[str, Any], user: dict[str, Any]
+) -> None:
+    api, h = Api(client), user["headers"]
+    body = schema["paths"][f"{P}/{{portfolio_id}}/transactions"]["post"]["requestBody"]
+    examples = body["content"]["application/json"]["examples"]
+    pid = api.portfolio(h, "examples")
+    for name, example in examples.items():
+        assert _validator(schema, "TransactionIn").is_valid(example["value"]), name
+        resp = api.add(h, pid, **example["value"])
+        assert resp.status_code == 201, (name, resp.text)
+    csv = schema["paths"][f"{P}/{{portfolio_id}}/transactions/import"]["post"]["requestBody"]
+    text = csv["content"]["text/csv"]["example"]
+    resp = client.post(
+        f"{P}/{api.portfolio(h, 'csv example')}/transactions/import",
+        content=text.encode(),
+        headers={**h, "Content-Type": "text/csv"},
+    )
+    assert resp.status_code == 201, resp.text
+
+
+# ------------------------------------------------------------------- 429 where limits apply
+
+
+def test_every_rate_limited_route_declares_its_429(sample_db_url: str, tmp_path: Any) -> None:
+    url = copy_sqlite(sample_db_url, tmp_path)
+    settings = portfolio_settings(url, rate_limit_login="2/minute", rate_limit_expensive="1/minute")
+    with TestClient(create_app(settings)) as c:
+        schema = c.get("/openapi.json").json()
+        account = Api(c).user()  # register and login: one of the two allowed each
+        h = account["headers"]
+        pid = Api(c).portfolio(h)
+        Api(c).add(h, pid, date="2020-01-02", type="DEPOSIT", quantity="100")
+        csv = {**h, "Content-Type": "text/csv"}
+        calls = [
+            (
+                "post",
+                "/api/v1/auth/register",
+                {"json": {"email": "x@example.com", "password": "a"}},
+            ),
+            ("post", "/api/v1/auth/login", {"json": {"email": "x@example.com", "password": "b"}}),
+            ("post", "/api/v1/auth/refresh", {"json": {"refresh_token": "x"}}),
+            ("get", "/api/v1/portfolio/rebalance", {}),
+            ("get", "/api/v1/portfolio/performance", {}),
+            ("post", "/api/v1/portfolio/analyze", {"json": {"holdings": {"AAPL": 1}}}),
+            ("get", f"{P}/{{portfolio_id}}/rebalance", {"headers": h}),
+            ("get", f"{P}/{{portfolio_id}}/performance", {"headers": h}),
+            ("post", f"{P}/{{portfolio_id}}/transactions/import", {"headers": csv, "content": b""}),
+        ]
+        limited = set()
+        for method, path, kwargs in calls:
+            for _ in range(3):
+                resp = c.request(method.upper(), path.format(portfolio_id=pid), **kwargs)
+                declared = schema["paths"][path][method]["responses"]
+                assert str(resp.status_code) in declared, (method, path, resp.status_code)
+                if resp.status_code == 429:
+                    limited.add(path)
+                    assert resp.headers["retry-after"]
+        assert limited == {path for _, path, _ in calls}

@@ -8,7 +8,7 @@ import datetime as dt
 from decimal import Decimal, localcontext
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Path, Query, Request, Response
 
 from backend.api.deps import CurrentUser, PortfoliosDep
 from backend.api.errors import beyond_schema, error_responses
@@ -53,6 +53,20 @@ _ONE = error_responses(*_USER, 404)  # a portfolio by id (another user's: the sa
 _BODY = error_responses(*_USER, 404, 413)
 _VIEW = error_responses(*_USER, 404, 429)
 _EXPENSIVE = RateLimit("portfolio-views", "rate_limit_expensive")
+TRANSACTION_EXAMPLES = {
+    "deposit": {"value": {"date": "2020-01-02", "type": "DEPOSIT", "quantity": "10000"}},
+    "buy": {
+        "value": {
+            "date": "2020-01-03",
+            "type": "BUY",
+            "ticker": "AAPL",
+            "quantity": "10",
+            "price": "75.09",
+            "fees": "1",
+        }
+    },
+    "split": {"value": {"date": "2020-08-31", "type": "SPLIT", "ticker": "AAPL", "quantity": 4}},
+}
 NEEDS_TRANSACTIONS = Rule(
     "invalid_input",
     "needs at least one transaction",
@@ -176,7 +190,10 @@ def delete_portfolio(
     openapi_extra=beyond_schema(*ledger.HISTORY_RULES),
 )
 def add_transaction(
-    portfolio_id: PortfolioId, body: TransactionIn, user: CurrentUser, service: PortfoliosDep
+    portfolio_id: PortfolioId,
+    body: Annotated[TransactionIn, Body(openapi_examples=TRANSACTION_EXAMPLES)],
+    user: CurrentUser,
+    service: PortfoliosDep,
 ) -> TransactionOut:
     """Add one transaction. The whole ledger is re-checked in date order: selling more than
     held, negative quantities/prices/fees, unknown types, future dates, a split ratio of 0,
@@ -239,7 +256,14 @@ def delete_transaction(
         **beyond_schema(csv_io.CSV_CONTENT),
         "requestBody": {
             "required": True,
-            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "content": {
+                "text/csv": {
+                    "schema": {"type": "string"},
+                    "example": "date,type,ticker,quantity,price,fees,note\n"
+                    "2020-01-02,DEPOSIT,,10000,,,\n"
+                    "2020-01-03,BUY,AAPL,10,75.09,1,first lot\n",
+                }
+            },
             "description": "date,type,ticker,quantity,price,fees,note (header line first); "
             f"UTF-8, at most {csv_io.MAX_BYTES} bytes and {csv_io.MAX_ROWS} rows",
         },
