@@ -106,10 +106,11 @@ def seed_user(base: str) -> str:
         headers = {"Authorization": f"Bearer {access}"}
         pid = c.post("/api/v1/portfolios", json={"name": "fuzz"}, headers=headers).json()["id"]
         for tx in (
-            {"type": "DEPOSIT", "date": "2020-01-02", "amount": 10000},
+            {"type": "DEPOSIT", "date": "2020-01-02", "quantity": 10000},
             {"type": "BUY", "date": "2020-01-03", "ticker": "AAPL", "quantity": 10, "price": 75},
         ):
-            c.post(f"/api/v1/portfolios/{pid}/transactions", json=tx, headers=headers)
+            added = c.post(f"/api/v1/portfolios/{pid}/transactions", json=tx, headers=headers)
+            added.raise_for_status()  # a seed that silently failed would leave the ledger empty
         return access
 
 
