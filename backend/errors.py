@@ -6,12 +6,30 @@ Code below the API raises these; `install_error_handlers` turns them into
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from backend.observability.middleware import route_template
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule the server checks that a JSON schema cannot state: between fields, against the
+    stored data, the clock or a policy. Each route lists the ones it checks
+    (`backend.api.errors.beyond_schema`), so its OpenAPI schema says them; breaking one is
+    answered with `code` and, in the details, `rule` (`ANY_RULE`: any answer of that code)."""
+
+    code: str
+    rule: str
+    text: str
+
+    def as_schema(self) -> dict[str, Any]:
+        return {"code": self.code, "rule": self.rule, "description": self.text}
 
 
 class AppError(Exception):
@@ -107,6 +125,21 @@ class PriceFileError(AppError):
         self.reason = reason
 
 
+ANY_RULE = "*"
+# Rules shared by many routes.
+START_NOT_AFTER_END = Rule(
+    "invalid_input",
+    "start must not be after end",
+    "start must not be after end when both are given",
+)
+NO_DATA = Rule(
+    "insufficient_history",
+    ANY_RULE,
+    "the store must hold enough closes for what is asked: a score needs the model's minimum "
+    "history up to its date, a period needs stored dates",
+)
+
+
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
@@ -142,15 +175,51 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and isinstance(exc.__cause__, (ValueError, RecursionError)):
+            return _unreadable_body(exc.__cause__)
         code = {
             404: "not_found",
             405: "method_not_allowed",
             401: "unauthorized",
             413: "payload_too_large",
         }.get(exc.status_code, "http_error")
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": allowed_methods(request)}
         return JSONResponse(
             error_body(code, str(exc.detail), getattr(exc, "details", None)),
             status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
+            headers=headers,
         )
+
+
+def _unreadable_body(cause: BaseException) -> JSONResponse:
+    """FastAPI answers 400 to a JSON body it cannot decode at all (not UTF-8, nested past the
+    interpreter's depth) but 422 to one that is not JSON: both are the same mistake, answered
+    like FastAPI's own `json_invalid`."""
+    reason = (
+        "it is not UTF-8 text"
+        if isinstance(cause, UnicodeDecodeError)
+        else "it is nested too deeply" if isinstance(cause, RecursionError) else "it is malformed"
+    )
+    message = f"the body cannot be read as JSON: {reason}"
+    field = {"field": "body", "location": "body", "rule": "json_invalid", "message": message}
+    return JSONResponse(
+        error_body("invalid_input", f"invalid request: {message}", {"fields": [field]}),
+        status_code=422,
+    )
+
+
+def allowed_methods(request: Request) -> str:
+    """The `Allow` of a 405: every method the OpenAPI schema documents for the path the
+    request matched. Starlette names only the methods of the first route that matched it,
+    while a path of this API is often served by several routes (GET and PUT
+    /categories/{name})."""
+    fallback = ", ".join(sorted(getattr(request.scope.get("route"), "methods", None) or ()))
+    item = request.app.openapi().get("paths", {}).get(route_template(request.scope), {})
+    methods = sorted(m.upper() for m in item if m.upper() in _HTTP_METHODS)
+    return ", ".join(methods) or fallback
+
+
+_HTTP_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"})

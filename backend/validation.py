@@ -8,17 +8,30 @@ CSV readers and the CLI share one definition of "acceptable text" and "acceptabl
   Fields declared `Multiline` accept tab, line feed and carriage return.
 - Numbers must be finite; JSON's `NaN`/`Infinity` (which Python's json module reads) are
   refused by `RequestModel`.
+- Dates are written `YYYY-MM-DD` (`IsoDate`), as the schema's `format: date` says; pydantic
+  alone would also read `0` or `1700000000` as a Unix time. Numbers in a URL are written as
+  JSON writes them (`INT_TEXT`, `NUMBER_TEXT`): pydantic alone would also read `1_000`, `+5`
+  or ` 7`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 import unicodedata
 from functools import lru_cache
 from typing import Annotated, Any, Iterator, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 # Everything in Unicode category Cc; C1 (U+0080-U+009F) included.
 CONTROL_PATTERN = r"[\x00-\x1f\x7f-\x9f]"
@@ -72,7 +85,49 @@ def check_finite(value: float) -> float:
     return value
 
 
+ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def iso_date_text(value: Any) -> Any:
+    """`value` unchanged when it is a date or `YYYY-MM-DD` text (pydantic then checks the
+    calendar); any other text, a number or a boolean is refused: pydantic's lax mode would read
+    `0` as 1970-01-01, which the schema's `format: date` does not allow."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and ISO_DATE_RE.fullmatch(value):
+        return value
+    raise PydanticCustomError("date_format", "a date must be written YYYY-MM-DD (e.g. 2021-04-21)")
+
+
+def comma_list_pattern(item: str, most: int | None = None) -> str:
+    """A pattern (the same in Python and in a JSON schema) of 1 to `most` (default: any
+    number of) texts matching `item`, separated by commas, with spaces around each allowed."""
+    rest = "*" if most is None else f"{{0,{most - 1}}}"
+    return f"^ *(?:{item}) *(?:, *(?:{item}) *){rest}$"
+
+
+# JSON's number syntax (and an integer's, which may end in ".0": 1.0 is the integer 1).
+INT_TEXT_RE = re.compile(r"-?[0-9]+(\.0+)?")
+NUMBER_TEXT_RE = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+
+
+def _written(pattern: re.Pattern[str], kind: str, example: str) -> Any:
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and not pattern.fullmatch(value):
+            raise PydanticCustomError(
+                f"{kind}_parsing", f"{{what}} must be written like {example}", {"what": kind}
+            )
+        return value
+
+    return BeforeValidator(check)
+
+
 SafeStr = Annotated[str, AfterValidator(check_text)]
+IsoDate = Annotated[dt.date, BeforeValidator(iso_date_text)]
+# A path or query parameter's number written as JSON writes numbers: the last metadata of an
+# `Annotated[int, Query(ge=...), INT_TEXT]` (after the bounds, or the schema loses them).
+INT_TEXT = _written(INT_TEXT_RE, "int", "10")
+NUMBER_TEXT = _written(NUMBER_TEXT_RE, "float", "10, 2.5 or 1e3")
 MultilineStr = Annotated[str, AfterValidator(lambda v: check_text(v, True)), MULTILINE]
 
 
@@ -94,6 +149,15 @@ def _strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
 def _declare_patterns(schema: dict[str, Any], multiline: bool) -> None:
     """Add the text rule's pattern to every plain string of a JSON schema (in place)."""
     kind = schema.get("type")
+    keyed = schema.get("patternProperties")
+    if kind == "object" and isinstance(keyed, dict) and len(keyed) == 1:
+        # pydantic writes dict[Key, V] with a pattern on Key as patternProperties, which leaves
+        # every other key allowed; the server refuses them, so the schema says so.
+        ((pattern, value),) = keyed.items()
+        if "additionalProperties" not in schema:
+            del schema["patternProperties"]
+            schema["additionalProperties"] = value
+            schema["propertyNames"] = {**schema.get("propertyNames", {}), "pattern": pattern}
     if kind == "string" and not ({"pattern", "format", "enum", "const"} & schema.keys()):
         schema["pattern"] = MULTILINE_SCHEMA_PATTERN if multiline else SINGLE_LINE_SCHEMA_PATTERN
     for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
@@ -104,8 +168,11 @@ def _declare_patterns(schema: dict[str, Any], multiline: bool) -> None:
         sub = schema.get(key)
         if isinstance(sub, dict):
             _declare_patterns(sub, multiline)
-    if kind == "object" and "additionalProperties" in schema and "propertyNames" not in schema:
-        schema["propertyNames"] = {"pattern": SINGLE_LINE_SCHEMA_PATTERN}
+    if kind == "object" and "additionalProperties" in schema:
+        # Keys are text too (a length limit alone does not say so).
+        names = schema.setdefault("propertyNames", {})
+        if not ({"pattern", "format", "enum", "const"} & names.keys()):
+            names["pattern"] = SINGLE_LINE_SCHEMA_PATTERN
 
 
 def _schema_extra(schema: dict[str, Any], model: type[BaseModel]) -> None:
@@ -115,6 +182,9 @@ def _schema_extra(schema: dict[str, Any], model: type[BaseModel]) -> None:
         )
         multiline = info is not None and _is_multiline(info.annotation, info.metadata)
         _declare_patterns(prop, multiline)
+    rules = getattr(model, "schema_rules", None)
+    if callable(rules):
+        schema["allOf"] = rules()
 
 
 def _is_multiline(annotation: Any, metadata: list[Any]) -> bool:
@@ -142,7 +212,10 @@ def _field_rule(model: type[BaseModel], name: str) -> tuple[bool, bool]:
 
 class RequestModel(BaseModel):
     """Base of every request body: unknown fields, non-finite numbers and control characters
-    in any text (fields, nested values, dict keys) are refused with the field named."""
+    in any text (fields, nested values, dict keys) are refused with the field named.
+
+    A model whose rules tie fields together (this type needs that field) declares them as
+    JSON schemas with a classmethod `schema_rules()`, which become the schema's `allOf`."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra=_schema_extra)
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.db.faults import database_unavailable
-from backend.errors import error_body
+from backend.errors import Rule, error_body
 from backend.observability.logging import request_id_var
 
 log = logging.getLogger("backend.errors")
@@ -54,6 +54,17 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     500: "Unexpected error; the answer carries the request id, the log the traceback",
     503: "A dependency (database, price provider, cache) is unavailable; retry later",
 }
+
+
+# The OpenAPI extension naming a route's rules beyond its schema (backend.errors.Rule).
+RULES_EXTENSION = "x-rules-beyond-schema"
+
+
+def beyond_schema(*rules: Rule) -> dict[str, Any]:
+    """`openapi_extra=` of a route that checks rules a JSON schema cannot state (between
+    fields, against the stored data, the clock or a policy): listed under `RULES_EXTENSION`
+    and, in words, in its 422's description (backend/api/openapi.py)."""
+    return {RULES_EXTENSION: [rule.as_schema() for rule in rules]}
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

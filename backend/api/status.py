@@ -25,7 +25,11 @@ class RootInfo(BaseModel):
     model_version: str
     docs: str
     openapi: str
-    links: dict[str, str]
+    links: dict[str, str] = Field(
+        description="Entry points, each a URL to GET as it is (the templated paths, such as "
+        "/api/v1/momentum/{ticker}, are in the OpenAPI document: a template here would read "
+        "as a URL to clients that follow links)"
+    )
 
 
 class PoolStatus(BaseModel):
@@ -82,8 +86,8 @@ def root(settings: SettingsDep) -> RootInfo:
         docs="/docs",
         openapi="/openapi.json",
         links={
-            "momentum": "/api/v1/momentum/{ticker}",
             "top": "/api/v1/momentum/top",
+            "securities": "/api/v1/securities",
             "database_status": "/database/status",
             "health_live": "/health/live",
             "health_ready": "/health/ready",

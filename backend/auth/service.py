@@ -33,13 +33,21 @@ from sqlalchemy.exc import IntegrityError
 
 from backend.auth.errors import Conflict, RateLimited, Unauthorized
 from backend.auth.passwords import Passwords
-from backend.auth.policy import EmailRejected, PasswordRejected, check_password, normalize_email
+from backend.auth.policy import (
+    EMAIL_RULE,
+    INVISIBLE_RULE,
+    PASSWORD_RULE,
+    EmailRejected,
+    PasswordRejected,
+    check_password,
+    normalize_email,
+)
 from backend.auth.ratelimit import RateLimits
 from backend.auth.sessions import SessionCache, SessionCheck
 from backend.config import Settings
 from backend.db.engine import make_session_factory
 from backend.db.models import RefreshToken, User
-from backend.errors import InvalidInput
+from backend.errors import InvalidInput, Rule
 
 if TYPE_CHECKING:
     from backend.auth.schemas import Registration
@@ -80,6 +88,15 @@ class TokenPair:
     refresh_token: str
     access_expires_in: int
     refresh_expires_in: int
+
+
+# The account policy, which no schema can state (a strength estimate, Unicode properties).
+EMAIL_REJECTED = Rule("invalid_input", "email_rejected", f"{EMAIL_RULE}; {INVISIBLE_RULE}")
+PASSWORD_TOO_WEAK = Rule(
+    "invalid_input",
+    "password_too_weak",
+    f"{PASSWORD_RULE}; not made of the e-mail address or the service's name",
+)
 
 
 def _refused(field: str, rule: str, message: str) -> InvalidInput:
@@ -179,11 +196,11 @@ class AuthService:
         try:
             email = normalize_email(account.email)
         except EmailRejected as exc:
-            raise _refused("email", "email_rejected", str(exc)) from None
+            raise _refused("email", EMAIL_REJECTED.rule, str(exc)) from None
         try:
             check_password(account.password, email)
         except PasswordRejected as exc:
-            raise _refused("password", "password_too_weak", str(exc)) from None
+            raise _refused("password", PASSWORD_TOO_WEAK.rule, str(exc)) from None
         hashed = self.passwords.hash(account.password)
         taken = Conflict(f"{email} is already registered", {"field": "email", "rule": "unique"})
         try:

@@ -27,7 +27,8 @@ BAR_COLUMNS: list[str] = [
 PRICE_COLUMNS: list[str] = ["open", "high", "low", "close", "adj_close"]
 
 # 1-15 of A-Z 0-9 . - ^ = (case-insensitive on input, stored upper-case).
-TICKER_PATTERN = r"^[A-Za-z0-9.\-^=]{1,15}$"
+TICKER_CHARS = r"[A-Za-z0-9.\-^=]{1,15}"  # unanchored, for patterns made of tickers
+TICKER_PATTERN = f"^{TICKER_CHARS}$"
 TICKER_RE = re.compile(TICKER_PATTERN)
 TICKER_RULE = "1 to 15 characters from A-Z, 0-9, '.', '-', '^', '='"
 

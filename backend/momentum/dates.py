@@ -9,8 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+from pydantic_core import PydanticCustomError
+
+from backend.errors import Rule
+
 EARLIEST_ZONE = dt.timezone(dt.timedelta(hours=14))
 FUTURE_RULE = "not after today (the date in UTC+14, the first time zone to reach it)"
+# Declared by every route with a date (`beyond_schema`): a schema is fixed, today is not.
+NOT_IN_FUTURE = Rule("invalid_input", "not_in_future", f"a date must be {FUTURE_RULE}")
 
 
 def latest_askable_date(now: dt.datetime | None = None) -> dt.date:
@@ -24,10 +30,12 @@ def is_future(day: dt.date, now: dt.datetime | None = None) -> bool:
 
 
 def not_in_future(day: dt.date | None) -> dt.date | None:
-    """`day` unchanged; ValueError when it has not begun anywhere yet (a query validator)."""
+    """`day` unchanged; a validation error of rule `not_in_future` (a ValueError) when it has
+    not begun anywhere yet (a query validator)."""
     if day is not None and is_future(day):
-        raise ValueError(
+        raise PydanticCustomError(
+            NOT_IN_FUTURE.rule,
             f"{day} is in the future: there is no close for it yet; the date must be "
-            f"{FUTURE_RULE}, {latest_askable_date()} now"
+            f"{FUTURE_RULE}, {latest_askable_date()} now",
         )
     return day

@@ -17,7 +17,13 @@ import numpy as np
 import pandas as pd
 
 from backend.config import Settings
-from backend.errors import AppError, InsufficientHistory, InvalidInput, NotFound
+from backend.errors import (
+    START_NOT_AFTER_END,
+    AppError,
+    InsufficientHistory,
+    InvalidInput,
+    NotFound,
+)
 from backend.market_data.providers.base import PriceProvider
 from backend.market_data.store import PricePanel, PriceStore
 from backend.momentum.engine import (
@@ -42,7 +48,7 @@ from backend.momentum.schemas import (
     MomentumScore,
     TopResponse,
 )
-from backend.momentum.universes import ALL, universe_members
+from backend.momentum.universes import ALL, not_a_member, universe_members
 from backend.portfolios.model_portfolio import FIXED_INCOME_TICKERS
 
 EQUITY_BENCHMARK = "SPY"
@@ -286,10 +292,7 @@ class MomentumService:
         try:
             k = cols.index(col)
         except ValueError:
-            raise InvalidInput(
-                f"{ticker} is not a member of universe {universe!r}",
-                {"field": "universe", "ticker": ticker, "universe": universe},
-            ) from None
+            raise not_a_member(ticker, universe) from None
         sec = book.panel.securities.loc[ticker]
         raw = book.panel.raw_close.values[row, col]
         has_raw = not math.isnan(raw)
@@ -393,7 +396,7 @@ class MomentumService:
         if start is not None and end is not None and start > end:
             raise InvalidInput(
                 f"start {start} is after end {end}",
-                {"field": "start", "rule": "start must not be after end"},
+                {"field": "start", "rule": START_NOT_AFTER_END.rule},
             )
         book, stored, col = self._locate(ticker)
         f = book.frames
@@ -406,10 +409,7 @@ class MomentumService:
             scored = scored[book.dates[scored] <= np.datetime64(end, "D")]
         cols, ranks = book.ranks(universe)
         if col not in cols:
-            raise InvalidInput(
-                f"{stored} is not a member of universe {universe!r}",
-                {"field": "universe", "ticker": stored, "universe": universe},
-            )
+            raise not_a_member(stored, universe)
         k = cols.index(col)
         masks = f.left_out[scored, col]
         points = [

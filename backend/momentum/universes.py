@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from backend.errors import InvalidInput
+from backend.errors import InvalidInput, Rule
 from backend.portfolios.model_portfolio import CATEGORIES, MODEL_HOLDINGS, slug
 
 ALL = "all"
 MODEL_PORTFOLIO = "model-portfolio"
+UNIVERSE_MEMBER = Rule(
+    "invalid_input",
+    "a member of the universe",
+    "the ticker must be a member of ?universe= (`all` holds every stored security)",
+)
+
+
+def not_a_member(ticker: str, universe: str) -> InvalidInput:
+    return InvalidInput(
+        f"{ticker} is not a member of universe {universe!r}",
+        {"field": "universe", "rule": UNIVERSE_MEMBER.rule, "ticker": ticker, "universe": universe},
+    )
 
 
 def universe_names() -> list[str]:

@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from backend.errors import InvalidInput
+from backend.errors import ANY_RULE, InvalidInput, Rule
 from backend.portfolios import decimals, ledger
 from backend.validation import first_control_char
 
@@ -46,6 +46,15 @@ class ImportRejected(InvalidInput):
     """A CSV import with rejected rows: nothing was stored; every row's reason is listed."""
 
     code = "invalid_import"
+
+
+# The body is text to a schema: its lines are checked here, each rejection listed.
+CSV_CONTENT = Rule(
+    ImportRejected.code,
+    ANY_RULE,
+    "the file's encoding, header and rows, each row by the rules of one transaction and of the "
+    "ledger's history",
+)
 
 
 def _error(line: int | None, field: str | None, rule: str, reason: str) -> dict[str, Any]:

@@ -60,10 +60,14 @@ CONTEXT: Final = Context(
 # hostile cell stays cheap.
 NUMBER_TEXT: Final = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,4})?")
 MAX_NUMBER_TEXT: Final = 64
-# Decimal text of a JSON string input: what the bounds allow, written plainly.
-INPUT_TEXT_PATTERN: Final = rf"^\d{{1,{PRECISION - SCALE}}}(\.\d{{1,{SCALE}}})?$"
+# Decimal text of a JSON string input: what the bounds allow, written plainly in ASCII digits
+# (a schema's `\d` is ASCII, Python's any Unicode digit).
+INPUT_TEXT_PATTERN: Final = rf"^[0-9]{{1,{PRECISION - SCALE}}}(\.[0-9]{{1,{SCALE}}})?$"
+# The same above 0 (not only zeros), and exactly 0.
+POSITIVE_INPUT_TEXT_PATTERN: Final = "^(?![0.]*$)" + INPUT_TEXT_PATTERN[1:]
+ZERO_TEXT_PATTERN: Final = rf"^0{{1,{PRECISION - SCALE}}}(\.0{{1,{SCALE}}})?$"
 # Decimal text of an answer (`text()`): an optional minus, digits, optional fraction.
-OUTPUT_TEXT_PATTERN: Final = r"^-?\d+(\.\d+)?$"
+OUTPUT_TEXT_PATTERN: Final = r"^-?[0-9]+(\.[0-9]+)?$"
 
 
 class DecimalRuleError(ValueError):

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from backend.errors import InvalidInput
+from backend.errors import InvalidInput, Rule
 from backend.market_data.bars import TICKER_RULE, normalize_ticker
 from backend.portfolios import decimals
 from backend.portfolios.decimals import ONE, ZERO, DecimalRuleError
@@ -65,6 +65,20 @@ class TxType(StrEnum):
 TICKER_TYPES = frozenset({TxType.BUY, TxType.SELL, TxType.DIVIDEND, TxType.SPLIT})
 PRICED_TYPES = frozenset({TxType.BUY, TxType.SELL, TxType.DIVIDEND})
 CASH_TYPES = frozenset({TxType.DEPOSIT, TxType.WITHDRAW, TxType.FEE})
+TICKERLESS_TYPES = frozenset({TxType.DEPOSIT, TxType.WITHDRAW})  # cash movements take none
+
+# What no schema of one transaction can state: the clock, a product of fields, and the history
+# before it. Declared by the routes that add, import or delete transactions.
+HISTORY_RULES = (
+    Rule("ledger_rule", "not_in_future", "a transaction's date must not be after today"),
+    Rule(
+        "ledger_rule",
+        "max_amount",
+        f"quantity x price + fees, and every amount derived, stay below {decimals.MAX_AMOUNT:,}",
+    ),
+    Rule("ledger_rule", "not_more_than_held", "a SELL sells at most the shares held on its date"),
+    Rule("ledger_rule", "not_more_than_cash", "a WITHDRAW takes at most the cash held on its date"),
+)
 
 
 class LedgerError(InvalidInput):
@@ -195,7 +209,7 @@ def make_transaction(
         )
     if kind in TICKER_TYPES and not ticker:
         raise LedgerError(f"a {kind.value} needs a ticker", "ticker", "required", ref)
-    if kind in (TxType.DEPOSIT, TxType.WITHDRAW) and ticker:
+    if kind in TICKERLESS_TYPES and ticker:
         raise LedgerError(
             f"a {kind.value} is a cash movement and takes no ticker", "ticker", "absent", ref
         )

@@ -13,13 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidat
 from pydantic_core import PydanticCustomError
 
 from backend.market_data.bars import TICKER_PATTERN
-from backend.portfolios import decimals
+from backend.portfolios import decimals, ledger
 from backend.portfolios.analysis import PortfolioAnalysis
 from backend.portfolios.decimals import Amount, DecimalRuleError
 from backend.portfolios.ledger import NOTE_MAX_LENGTH, TxType
 from backend.portfolios.performance import PerformanceReport
 from backend.portfolios.rebalance import RebalancePlan
-from backend.validation import MultilineStr, RequestModel, SafeStr
+from backend.validation import IsoDate, MultilineStr, RequestModel, SafeStr
 
 TX_TYPES = "BUY, SELL, DIVIDEND, SPLIT, DEPOSIT, WITHDRAW, FEE"
 
@@ -50,10 +50,25 @@ def _decimal_in(value: Any) -> Decimal:
 
 
 def _decimal_schema(minimum: str, description: str) -> dict[str, Any]:
+    """A decimal input as a JSON number or its text. `multipleOf` is the 6-place rule: on the
+    number as written, which is how the ledger reads it (0.3 is 0.3, a multiple of 0.000001)."""
+    positive = minimum == "exclusiveMinimum"
     return {
         "anyOf": [
-            {"type": "number", minimum: 0, "maximum": float(decimals.MAX_INPUT)},
-            {"type": "string", "pattern": decimals.INPUT_TEXT_PATTERN},
+            {
+                "type": "number",
+                minimum: 0,
+                "maximum": float(decimals.MAX_INPUT),
+                "multipleOf": float(decimals.INPUT_QUANTUM),
+            },
+            {
+                "type": "string",
+                "pattern": (
+                    decimals.POSITIVE_INPUT_TEXT_PATTERN
+                    if positive
+                    else decimals.INPUT_TEXT_PATTERN
+                ),
+            },
         ],
         "description": f"{description} A decimal with at most {decimals.SCALE} places, at most "
         f"{decimals.MAX_INPUT}: a JSON number or its decimal text.",
@@ -234,13 +249,50 @@ class PortfolioDetail(PortfolioOut):
 
 
 class TransactionIn(RequestModel):
-    date: dt.date
+    """One transaction. Which fields a type needs or refuses is in the schema's `allOf`
+    (`schema_rules`, from the ledger's own type sets); the ledger checks them."""
+
+    date: IsoDate
     type: TxType = Field(description=TX_TYPES, examples=["BUY"])
     ticker: TickerIn | None = None
     quantity: Quantity
     price: Price | None = None
     fees: Fees | None = None
     note: MultilineStr | None = Field(None, max_length=NOTE_MAX_LENGTH)
+
+    @classmethod
+    def schema_rules(cls) -> list[dict[str, Any]]:
+        """`make_transaction`'s rules between the type and the other fields, as JSON schemas:
+        a ticker for BUY, SELL, DIVIDEND and SPLIT, none for DEPOSIT and WITHDRAW; a price for
+        BUY, SELL and DIVIDEND; a SPLIT takes no price and no fees other than 0."""
+
+        def when(types: frozenset[TxType], then: dict[str, Any]) -> dict[str, Any]:
+            kinds = sorted(t.value for t in types)
+            return {"if": {"properties": {"type": {"enum": kinds}}}, "then": then}
+
+        null = {"type": "null"}
+        zero = {
+            "anyOf": [
+                null,
+                {"type": "number", "maximum": 0},
+                {"type": "string", "pattern": decimals.ZERO_TEXT_PATTERN},
+            ]
+        }
+        return [
+            when(
+                ledger.TICKER_TYPES,
+                {"required": ["ticker"], "properties": {"ticker": {"type": "string"}}},
+            ),
+            when(ledger.TICKERLESS_TYPES, {"properties": {"ticker": null}}),
+            when(
+                ledger.PRICED_TYPES,
+                {"required": ["price"], "properties": {"price": {"not": null}}},
+            ),
+            when(
+                frozenset({TxType.SPLIT}),
+                {"properties": {"price": null, "fees": zero}},
+            ),
+        ]
 
 
 class TransactionOut(BaseModel):
@@ -273,15 +325,17 @@ class ImportResult(BaseModel):
 
 
 class AnalyzeRequest(RequestModel):
-    holdings: dict[Annotated[str, Field(max_length=32)], Shares] = Field(
+    holdings: dict[TickerIn, Shares] = Field(
         description="Ticker -> shares (> 0), 1 to 1,000 positions",
         min_length=1,
         max_length=1000,
         examples=[{"NVDA": 7, "MSFT": 2}],
     )
     cash: Cash = Decimal(0)
-    cost_basis: dict[Annotated[str, Field(max_length=32)], Cash] | None = Field(
-        None, description="Ticker -> total cost, to value unpriced holdings and gains"
+    cost_basis: dict[TickerIn, Cash] | None = Field(
+        None,
+        description="Ticker -> total cost, to value unpriced holdings and gains; each ticker "
+        "one of holdings'",
     )
 
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from backend.db.engine import make_session_factory
 from backend.db.models import Category, CategoryMember, ModelHolding, Portfolio, Transaction
-from backend.errors import InvalidInput, NotFound
+from backend.errors import START_NOT_AFTER_END, InvalidInput, NotFound, Rule
 from backend.market_data.bars import TICKER_RULE, normalize_ticker
 from backend.momentum.engine import MIN_CLOSES, rating
 from backend.momentum.service import MomentumService, ScoreBook
@@ -45,6 +45,24 @@ from backend.portfolios.performance import (
 from backend.portfolios.rebalance import RebalancePlan, plan_rebalance
 
 TARGET_TOLERANCE = 0.001
+# The rules of these views and edits that no schema can state (declared by their routes).
+TARGETS_SUM = Rule(
+    "invalid_input",
+    f"category targets must sum to 1 (within {TARGET_TOLERANCE})",
+    f"after the change, the category targets must sum to 1 (within {TARGET_TOLERANCE})",
+)
+ONE_CATEGORY = Rule(
+    "invalid_input", "a ticker belongs to one category", "a ticker belongs to one category only"
+)
+LISTED_ONCE = Rule("invalid_input", "unique", "each ticker at most once, whatever its case")
+STORED_DAYS = Rule(
+    "invalid_input",
+    "the period must contain stored trading days",
+    "the period asked for must contain trading days of the price store",
+)
+STORED_PRICES = Rule(
+    "invalid_input", "the store must hold prices", "the price store must hold prices"
+)
 __all__ = ["ImportRejected", "PortfolioService"]
 
 
@@ -280,7 +298,7 @@ class PortfolioService:
     def _check_targets_sum(targets: Mapping[str, float]) -> None:
         total = sum(targets.values())
         if abs(total - 1.0) > TARGET_TOLERANCE:
-            rule = f"category targets must sum to 1 (within {TARGET_TOLERANCE})"
+            rule = TARGETS_SUM.rule
             raise InvalidInput(
                 f"{rule}; with this change they sum to {total:.6g}",
                 {"field": "target", "rule": rule, "sum": total, "targets": dict(targets)},
@@ -345,7 +363,7 @@ class PortfolioService:
                     "belongs to one category only (remove it there first)",
                     {
                         "field": f"tickers.{i}",
-                        "rule": "a ticker belongs to one category",
+                        "rule": ONE_CATEGORY.rule,
                         "ticker": ticker,
                         "category": owner[ticker].slug,
                     },
@@ -353,7 +371,7 @@ class PortfolioService:
             if ticker in tickers:
                 raise InvalidInput(
                     f"{ticker} is listed twice",
-                    {"field": f"tickers.{i}", "rule": "unique", "ticker": ticker},
+                    {"field": f"tickers.{i}", "rule": LISTED_ONCE.rule, "ticker": ticker},
                 )
             tickers.append(ticker)
         s.execute(delete(CategoryMember).where(CategoryMember.category_id == cat.id))
@@ -391,7 +409,7 @@ class PortfolioService:
         if book is None:
             raise InvalidInput(
                 "the price store is empty: there are no prices to value a portfolio with",
-                {"field": "prices", "rule": "the store must hold prices"},
+                {"field": "prices", "rule": STORED_PRICES.rule},
             )
         return book
 
@@ -718,7 +736,7 @@ class PortfolioService:
         if start is not None and end is not None and start > end:
             raise InvalidInput(
                 f"start {start} is after end {end}",
-                {"field": "start", "rule": "start must not be after end"},
+                {"field": "start", "rule": START_NOT_AFTER_END.rule},
             )
         book = self._require_book()
         panel = book.panel
@@ -727,7 +745,7 @@ class PortfolioService:
             raise InvalidInput(
                 f"the price store has no trading days between {start or 'its start'} and "
                 f"{end or 'its end'}",
-                {"field": "start", "rule": "the period must contain stored trading days"},
+                {"field": "start", "rule": STORED_DAYS.rule},
             )
         history = pd.DatetimeIndex(panel.close.index)
         history = history[history <= dates[-1]]

@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from backend.errors import InvalidInput
+from backend.errors import START_NOT_AFTER_END, InvalidInput
 from backend.research.models import average_rank, forward_fill, has_close
 
 FloatArray = npt.NDArray[np.float64]
@@ -84,7 +84,7 @@ class BacktestParams:
         if self.start is not None and self.end is not None and self.start > self.end:
             raise InvalidInput(
                 f"start {self.start} is after end {self.end}",
-                {"field": "start", "value": str(self.start), "rule": "start must not be after end"},
+                {"field": "start", "value": str(self.start), "rule": START_NOT_AFTER_END.rule},
             )
 
 

@@ -19,6 +19,7 @@ The formulas are documented one model per file in ``docs/models/``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
@@ -28,9 +29,10 @@ import numpy.typing as npt
 import pandas as pd
 from scipy.stats import rankdata
 
-from backend.errors import InvalidInput
+from backend.errors import InvalidInput, Rule
 from backend.momentum.engine import MODEL_VERSION as ENGINE_MODEL_VERSION
 from backend.momentum.engine import score_panel
+from backend.validation import comma_list_pattern
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -409,6 +411,13 @@ def model_names() -> list[str]:
     return list(MODELS)
 
 
+# What `parse_models` takes as text (declared as the schema's pattern of ?models=). The names are
+# lower-case letters, digits and '-': nothing in them needs escaping.
+MODELS_PATTERN = comma_list_pattern("|".join(MODELS))
+MODELS_RULE = "known model names separated by commas (spaces around them allowed), each once"
+MODEL_ONCE = Rule("invalid_input", "each model at most once", "each model named at most once")
+
+
 def get_model(name: str, field_name: str = "model") -> MomentumModel:
     """The model called ``name``; InvalidInput (422) listing the known ones otherwise."""
     model = MODELS.get(name)
@@ -444,7 +453,13 @@ def parse_models(raw: str | Sequence[str], field_name: str = "models") -> list[M
         if name in seen:
             raise InvalidInput(
                 f"model {name!r} is named twice",
-                {"field": field_name, "value": name, "rule": "each model at most once"},
+                {"field": field_name, "value": name, "rule": MODEL_ONCE.rule},
             )
         seen.add(name)
-    return [get_model(n, field_name) for n in names]
+    models = [get_model(n, field_name) for n in names]
+    if isinstance(raw, str) and not re.fullmatch(MODELS_PATTERN, raw):
+        raise InvalidInput(
+            f"{field_name} must be {MODELS_RULE}",
+            {"field": field_name, "value": raw, "rule": MODELS_RULE, "known": model_names()},
+        )
+    return models

@@ -15,8 +15,14 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from backend.errors import AppError, InsufficientHistory, InvalidInput, NotFound
-from backend.momentum.universes import ALL
+from backend.errors import (
+    START_NOT_AFTER_END,
+    AppError,
+    InsufficientHistory,
+    InvalidInput,
+    NotFound,
+)
+from backend.momentum.universes import ALL, not_a_member
 from backend.research.models import MomentumModel, get_model, percentile_rank
 from backend.research.schemas import (
     ModelBatchEntry,
@@ -70,10 +76,7 @@ class ModelScores:
         try:
             return cols.index(col)
         except ValueError:
-            raise InvalidInput(
-                f"{ticker} is not a member of universe {universe!r}",
-                {"field": "universe", "ticker": ticker, "universe": universe},
-            ) from None
+            raise not_a_member(ticker, universe) from None
 
     def _build(
         self,
@@ -158,7 +161,7 @@ class ModelScores:
         if start is not None and end is not None and start > end:
             raise InvalidInput(
                 f"start {start} is after end {end}",
-                {"field": "start", "rule": "start must not be after end"},
+                {"field": "start", "rule": START_NOT_AFTER_END.rule},
             )
         st, stored, col = self._locate(ticker)
         cols, sig = self._universe(model, universe, st)

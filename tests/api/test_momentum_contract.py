@@ -12,7 +12,7 @@ DECLARED = {
     ("get", "/api/v1/momentum/{ticker}"): {404, 422, 429, 503},
     ("get", "/api/v1/momentum/{ticker}/breakdown"): {404, 422, 429, 503},
     ("get", "/api/v1/momentum/{ticker}/history"): {404, 422, 429, 503},
-    ("post", "/api/v1/momentum/batch"): {400, 413, 422, 503},
+    ("post", "/api/v1/momentum/batch"): {413, 422, 503},  # an unreadable body is 422
     ("get", "/api/v1/momentum/top"): {404, 422, 503},
     ("get", "/api/v1/prices/{ticker}"): {404, 422, 503},
     ("get", "/api/v1/securities"): {503},

@@ -71,6 +71,6 @@ def test_every_text_parameter_declares_a_pattern_or_format(schema: dict[str, Any
 def test_a_free_text_parameter_carries_the_control_character_rule(
     schema: dict[str, Any],
 ) -> None:
-    params = schema["paths"]["/api/v1/momentum/{ticker}"]["get"]["parameters"]
-    [universe] = [p for p in params if p["name"] == "universe"]
-    assert universe["schema"]["pattern"] == SINGLE_LINE_SCHEMA_PATTERN
+    params = schema["paths"]["/api/v1/categories/{name}"]["get"]["parameters"]
+    [name] = [p for p in params if p["name"] == "name"]
+    assert name["schema"]["pattern"] == SINGLE_LINE_SCHEMA_PATTERN

@@ -124,7 +124,7 @@ def test_list_transactions_with_paging_and_filters(
     assert [t["type"] for t in page["items"]] == ["DEPOSIT", "BUY"]
     rest = client.get(f"{P}/{pid}/transactions", params={"limit": 2, "offset": 4}, headers=h)
     assert [t["type"] for t in rest.json()["items"]] == ["DIVIDEND"]
-    buys = client.get(f"{P}/{pid}/transactions", params={"type": "buy"}, headers=h).json()
+    buys = client.get(f"{P}/{pid}/transactions", params={"type": "BUY"}, headers=h).json()
     assert buys["total"] == 2 and {t["ticker"] for t in buys["items"]} == {"AAPL"}
     window = client.get(
         f"{P}/{pid}/transactions", params={"start": "2020-03-01", "end": "2020-08-10"}, headers=h
@@ -132,8 +132,11 @@ def test_list_transactions_with_paging_and_filters(
     assert [t["type"] for t in window["items"]] == ["BUY", "SELL"]
     by_ticker = client.get(f"{P}/{pid}/transactions", params={"ticker": "AAPL"}, headers=h)
     assert by_ticker.json()["total"] == 4
-    bad = client.get(f"{P}/{pid}/transactions", params={"type": "SWAP"}, headers=h)
-    assert assert_error(bad, 422, "ledger_rule")["details"]["field"] == "type"
+    # The type filter is the schema's enum, as in a transaction's body: exact upper case.
+    for kind in ("SWAP", "buy"):
+        bad = client.get(f"{P}/{pid}/transactions", params={"type": kind}, headers=h)
+        [field] = assert_error(bad, 422, "invalid_input")["details"]["fields"]
+        assert (field["field"], field["rule"]) == ("type", "enum")
     assert_error(client.get(f"{P}/{pid}/transactions?limit=0", headers=h), 422, "invalid_input")
 
 
@@ -471,8 +474,11 @@ def test_analyze_holdings_in_the_body(client: TestClient) -> None:
     assert {x["ticker"]: x["valuation"] for x in a["holdings"]}["NOPE"] == "cost_basis"
     too_many = {"holdings": {f"T{i}": 1 for i in range(1001)}}
     assert_error(client.post("/api/v1/portfolio/analyze", json=too_many), 422, "invalid_input")
+    # A malformed ticker breaks the key pattern the schema declares (a field error of the body).
+    bad = client.post("/api/v1/portfolio/analyze", json={"holdings": {"bad$": 1}})
+    [key] = assert_error(bad, 422, "invalid_input")["details"]["fields"]
+    assert (key["field"], key["rule"]) == ("holdings.bad$.[key]", "string_pattern_mismatch")
     for body, field in (
-        ({"holdings": {"bad$": 1}}, "holdings.bad$"),
         ({"holdings": {"AAPL": 0}}, "holdings.AAPL"),
         ({"holdings": {"AAPL": 1, "aapl": 2}}, "holdings.aapl"),
         ({"holdings": {"AAPL": 1}, "cost_basis": {"MSFT": 1}}, "cost_basis.MSFT"),
@@ -721,7 +727,9 @@ def test_openapi_declares_errors_and_decimal_text(client: TestClient) -> None:
     assert "market_value" not in summary
     tx_in = components["TransactionIn"]["properties"]
     assert {s["type"] for s in tx_in["quantity"]["anyOf"]} == {"number", "string"}
-    assert tx_in["quantity"]["anyOf"][1]["pattern"] == r"^\d{1,9}(\.\d{1,6})?$"
+    # Above 0, ASCII digits (a schema's \d is ASCII, Python's is any Unicode digit).
+    assert tx_in["quantity"]["anyOf"][1]["pattern"] == r"^(?![0.]*$)[0-9]{1,9}(\.[0-9]{1,6})?$"
+    assert tx_in["price"]["anyOf"][0]["anyOf"][1]["pattern"] == r"^[0-9]{1,9}(\.[0-9]{1,6})?$"
 
 
 # ------------------------------------------------------------------------------ hostile CSV

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from backend.api.errors import error_responses
+from backend.api.errors import beyond_schema, error_responses
 from backend.auth.deps import AuthDep, CurrentUser
 from backend.auth.proxies import client_address
 from backend.auth.ratelimit import RateLimit
 from backend.auth.schemas import Credentials, RefreshRequest, Registration, TokenOut, UserOut
-from backend.auth.service import TokenPair
+from backend.auth.service import EMAIL_REJECTED, PASSWORD_TOO_WEAK, TokenPair
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -33,6 +33,7 @@ def _tokens(pair: TokenPair) -> TokenOut:
     status_code=201,
     dependencies=[RateLimit("register", "rate_limit_login")],
     responses=error_responses(409, 429, *_ALWAYS),
+    openapi_extra=beyond_schema(EMAIL_REJECTED, PASSWORD_TOO_WEAK),
 )
 def register(body: Registration, auth: AuthDep) -> UserOut:
     """Create a user: an e-mail address (stored lower-cased and NFKC-normalised; invisible

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Annotated, Any
 
@@ -14,13 +15,20 @@ from backend.api.errors import error_responses
 from backend.cache.base import PATTERN_RE, PATTERN_RULE
 from backend.cache.warmup import default_warmup_tickers
 from backend.errors import InvalidInput
-from backend.market_data.bars import TICKER_RULE, normalize_ticker
+from backend.market_data.bars import TICKER_CHARS, TICKER_RULE, normalize_ticker
 from backend.momentum.engine import MODEL_VERSION
 from backend.momentum.schemas import BatchError
+from backend.validation import comma_list_pattern
 
 router = APIRouter(prefix="/cache", tags=["cache"])
 
 MAX_WARMUP_TICKERS = 500
+# What ?tickers= takes, declared as the schema's pattern and checked by `_warmup_tickers`.
+WARMUP_PATTERN = comma_list_pattern(TICKER_CHARS, MAX_WARMUP_TICKERS)
+WARMUP_RULE = (
+    f"1 to {MAX_WARMUP_TICKERS} tickers ({TICKER_RULE}) separated by commas, spaces around "
+    "them allowed"
+)
 
 
 class CacheStats(BaseModel):
@@ -100,10 +108,14 @@ def _warmup_tickers(raw: str | None, default: str) -> list[str]:
             )
         if ticker not in out:
             out.append(ticker)
-    if len(out) > MAX_WARMUP_TICKERS:
+    if len(parts) > MAX_WARMUP_TICKERS:
         raise InvalidInput(
-            f"{len(out)} tickers: a warmup takes at most {MAX_WARMUP_TICKERS}",
-            {"field": "tickers", "rule": f"at most {MAX_WARMUP_TICKERS} tickers"},
+            f"{len(parts)} tickers: a warmup takes at most {MAX_WARMUP_TICKERS}",
+            {"field": "tickers", "rule": WARMUP_RULE},
+        )
+    if raw is not None and not re.fullmatch(WARMUP_PATTERN, raw):
+        raise InvalidInput(
+            f"tickers must be {WARMUP_RULE}", {"field": "tickers", "rule": WARMUP_RULE}
         )
     return out
 
@@ -120,8 +132,9 @@ async def cache_warmup(
     tickers: Annotated[
         str | None,
         Query(
-            description="Comma-separated tickers (at most 500); default: the model portfolio "
-            "and the benchmarks (or CACHE_WARMUP_TICKERS)"
+            description=f"{WARMUP_RULE}; default: the model portfolio and the benchmarks (or "
+            "CACHE_WARMUP_TICKERS)",
+            json_schema_extra={"pattern": WARMUP_PATTERN},
         ),
     ] = None,
 ) -> WarmupResponse:
@@ -156,7 +169,8 @@ async def cache_clear(
         str,
         Query(
             description="Glob under this service's key prefix, e.g. 'score:*:AAPL:*' "
-            f"({PATTERN_RULE}); default '*': all of this service's keys"
+            f"({PATTERN_RULE}); default '*': all of this service's keys",
+            json_schema_extra={"pattern": PATTERN_RE.pattern},
         ),
     ] = "*",
 ) -> ClearResponse:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from backend.api.deps import PortfoliosDep
-from backend.api.errors import error_responses
+from backend.api.errors import beyond_schema, error_responses
 from backend.auth.deps import AdminUser
 from backend.portfolios.schemas import (
     CategoryAnalysisOut,
@@ -18,7 +18,13 @@ from backend.portfolios.schemas import (
     ScoredTicker,
     TargetsUpdate,
 )
-from backend.portfolios.service import CategoryInfo, Quote
+from backend.portfolios.service import (
+    LISTED_ONCE,
+    ONE_CATEGORY,
+    TARGETS_SUM,
+    CategoryInfo,
+    Quote,
+)
 
 router = APIRouter(prefix="/categories", tags=["categories"])
 
@@ -69,7 +75,12 @@ def list_categories(service: PortfoliosDep) -> CategoryList:
     return _list(service.categories())
 
 
-@router.put("/targets", response_model=CategoryList, responses=_ADMIN)
+@router.put(
+    "/targets",
+    response_model=CategoryList,
+    responses=_ADMIN,
+    openapi_extra=beyond_schema(TARGETS_SUM),
+)
 def update_targets(body: TargetsUpdate, service: PortfoliosDep, _: AdminUser) -> CategoryList:
     """Set several targets at once (admin token). The result must sum to 1 ± 0.001."""
     return _list(service.update_targets(body.targets))
@@ -107,7 +118,12 @@ def category_analysis(name: Name, service: PortfoliosDep) -> CategoryAnalysisOut
     )
 
 
-@router.put("/{name}", response_model=CategoryOut, responses=_ADMIN)
+@router.put(
+    "/{name}",
+    response_model=CategoryOut,
+    responses=_ADMIN,
+    openapi_extra=beyond_schema(TARGETS_SUM, ONE_CATEGORY, LISTED_ONCE),
+)
 def update_category(
     name: Name, body: CategoryUpdate, service: PortfoliosDep, _: AdminUser
 ) -> CategoryOut:

@@ -10,9 +10,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from backend.api.deps import PortfoliosDep
-from backend.api.errors import error_responses
+from backend.api.errors import beyond_schema, error_responses
 from backend.auth.ratelimit import RateLimit
-from backend.errors import InvalidInput
+from backend.errors import START_NOT_AFTER_END, InvalidInput, Rule
 from backend.market_data.bars import TICKER_PATTERN, TICKER_RULE, normalize_ticker
 from backend.portfolios import decimals
 from backend.portfolios.schemas import (
@@ -22,7 +22,8 @@ from backend.portfolios.schemas import (
     RebalanceOut,
     performance_out,
 )
-from backend.portfolios.service import Quote
+from backend.portfolios.service import LISTED_ONCE, STORED_DAYS, STORED_PRICES, Quote
+from backend.validation import NUMBER_TEXT, IsoDate
 
 router = APIRouter(prefix="/portfolio", tags=["model portfolio"])
 
@@ -30,6 +31,12 @@ MODEL_NAME = "Model portfolio"
 _EXPENSIVE = RateLimit("model-views", "rate_limit_expensive")
 # A malformed URL or query 422 (and an empty price store), the database 503.
 _LIMITED = error_responses(422, 429, 503)
+# The rebalance parameters (this plan and a user portfolio's).
+NewCash = Annotated[float, Query(ge=0, le=1e12, description="New money to invest"), NUMBER_TEXT]
+MinTrade = Annotated[float, Query(ge=0, le=1e12, description="Smallest trade amount"), NUMBER_TEXT]
+COST_OF_A_HOLDING = Rule(
+    "invalid_input", "a ticker of holdings", "each ticker of cost_basis must be one of holdings"
+)
 
 
 def _prices_as_of(quotes: dict[str, Quote]) -> dt.date | None:
@@ -80,7 +87,8 @@ def _holdings(body: AnalyzeRequest) -> tuple[dict[str, Decimal], dict[str, Decim
             )
         if ticker in shares:
             raise InvalidInput(
-                f"{ticker} is given twice", {"field": f"holdings.{raw}", "rule": "unique"}
+                f"{ticker} is given twice",
+                {"field": f"holdings.{raw}", "rule": LISTED_ONCE.rule},
             )
         shares[ticker] = _bounded(count, f"holdings.{raw}", positive=True)
     cost: dict[str, Decimal] = {}
@@ -89,7 +97,7 @@ def _holdings(body: AnalyzeRequest) -> tuple[dict[str, Decimal], dict[str, Decim
         if ticker is None or ticker not in shares:
             raise InvalidInput(
                 f"cost_basis names {raw!r}, which is not in holdings",
-                {"field": f"cost_basis.{raw}", "rule": "a ticker of holdings"},
+                {"field": f"cost_basis.{raw}", "rule": COST_OF_A_HOLDING.rule},
             )
         cost[ticker] = _bounded(value, f"cost_basis.{raw}", positive=False)
     return shares, cost
@@ -100,6 +108,7 @@ def _holdings(body: AnalyzeRequest) -> tuple[dict[str, Decimal], dict[str, Decim
     response_model=AnalysisOut,
     dependencies=[_EXPENSIVE],
     responses=error_responses(413, 422, 429, 503),
+    openapi_extra=beyond_schema(LISTED_ONCE, COST_OF_A_HOLDING),
 )
 def analyze(body: AnalyzeRequest, service: PortfoliosDep) -> AnalysisOut:
     """Analyse the holdings in the body (`{"holdings": {"NVDA": 7}}`, 1 to 1,000 positions)
@@ -122,8 +131,8 @@ def analyze(body: AnalyzeRequest, service: PortfoliosDep) -> AnalysisOut:
 )
 def model_rebalance(
     service: PortfoliosDep,
-    cash: Annotated[float, Query(ge=0, le=1e12, description="New money to invest")] = 0.0,
-    min_trade: Annotated[float, Query(ge=0, le=1e12, description="Smallest trade amount")] = 0.0,
+    cash: NewCash = 0.0,
+    min_trade: MinTrade = 0.0,
 ) -> RebalanceOut:
     """Whole-share trades that bring the model portfolio toward its targets (plus `cash`)."""
     holdings = service.model_holdings()
@@ -138,14 +147,18 @@ def model_rebalance(
 
 
 @router.get(
-    "/performance", response_model=PerformanceOut, dependencies=[_EXPENSIVE], responses=_LIMITED
+    "/performance",
+    response_model=PerformanceOut,
+    dependencies=[_EXPENSIVE],
+    responses=_LIMITED,
+    openapi_extra=beyond_schema(START_NOT_AFTER_END, STORED_DAYS, STORED_PRICES),
 )
 def model_performance(
     service: PortfoliosDep,
     start: Annotated[
-        dt.date | None, Query(description="Default: one year before the newest stored day")
+        IsoDate | None, Query(description="Default: one year before the newest stored day")
     ] = None,
-    end: Annotated[dt.date | None, Query(description="Default: the newest stored day")] = None,
+    end: Annotated[IsoDate | None, Query(description="Default: the newest stored day")] = None,
     benchmark: Annotated[str, Query(pattern=TICKER_PATTERN)] = "SPY",
 ) -> PerformanceOut:
     """The model holdings held over the period (no cash): value series, time-weighted return,

@@ -5,7 +5,6 @@ store's data version, computed once under concurrency; `X-Cache` says hit or mis
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Awaitable, Callable
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -13,18 +12,24 @@ from pydantic import AfterValidator, BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from backend.api.deps import CacheDep, MomentumDep, get_cache, get_momentum
-from backend.api.errors import error_responses
-from backend.api.v1.research import ModelParam, get_model_scores, serve_model, serve_model_batch
+from backend.api.errors import beyond_schema, error_responses
+from backend.api.v1.research import (
+    ModelParam,
+    Universe,
+    get_model_scores,
+    serve_model,
+    serve_model_batch,
+)
 from backend.cache.keys import response_key, score_key
 from backend.cache.service import ScoreCache
-from backend.errors import AppError, InvalidInput
+from backend.errors import NO_DATA, START_NOT_AFTER_END, AppError, InvalidInput
 from backend.market_data.bars import TICKER_PATTERN, TICKER_RULE, normalize_ticker
 from backend.market_data.on_demand import OnDemandFetcher
-from backend.momentum.dates import FUTURE_RULE, not_in_future
+from backend.momentum.dates import FUTURE_RULE, NOT_IN_FUTURE, not_in_future
 from backend.momentum.schemas import BatchEntry, BatchError, BatchRequest
 from backend.momentum.service import MomentumService, NotStored
-from backend.momentum.universes import ALL
-from backend.research.models import DEFAULT_MODEL
+from backend.momentum.universes import ALL, UNIVERSE_MEMBER
+from backend.research.models import DEFAULT_MODEL, get_model
 from backend.research.schemas import (
     BatchAnswer,
     BreakdownAnswer,
@@ -33,6 +38,7 @@ from backend.research.schemas import (
     TopAnswer,
 )
 from backend.research.serving import ModelScores
+from backend.validation import INT_TEXT, IsoDate
 
 router = APIRouter(prefix="/momentum", tags=["momentum"])
 
@@ -40,7 +46,7 @@ Ticker = Annotated[
     str, Path(pattern=TICKER_PATTERN, description=f"Ticker symbol: {TICKER_RULE}; any case")
 ]
 AsOf = Annotated[
-    dt.date | None,
+    IsoDate | None,
     Query(
         description="Score as of this date (YYYY-MM-DD): the last close on or before it; "
         f"{FUTURE_RULE}"
@@ -48,20 +54,17 @@ AsOf = Annotated[
     AfterValidator(not_in_future),
 ]
 Start = Annotated[
-    dt.date | None,
+    IsoDate | None,
     Query(description=f"First date (YYYY-MM-DD); {FUTURE_RULE}"),
     AfterValidator(not_in_future),
 ]
 End = Annotated[
-    dt.date | None,
+    IsoDate | None,
     Query(description=f"Last date (YYYY-MM-DD); {FUTURE_RULE}"),
     AfterValidator(not_in_future),
 ]
 # The bound the schema declares; TOP_LIMIT_MAX may set a lower one.
 TOP_LIMIT_CEILING = 10_000
-Universe = Annotated[
-    str, Query(description="all, model-portfolio, or a category slug (large-cap-anchors, ...)")
-]
 
 
 # The other models' scores are looked up only when `?model=` names one: as a (synchronous)
@@ -136,7 +139,12 @@ async def _answer(
 FETCHING_ERRORS = error_responses(404, 422, 429, 503)
 
 
-@router.get("/top", response_model=TopAnswer, responses=error_responses(404, 422, 503))
+@router.get(
+    "/top",
+    response_model=TopAnswer,
+    responses=error_responses(404, 422, 503),
+    openapi_extra=beyond_schema(NOT_IN_FUTURE, NO_DATA),
+)
 async def top_scores(
     service: MomentumDep,
     cache: CacheDep,
@@ -149,6 +157,7 @@ async def top_scores(
             description="How many scores, highest first (TOP_LIMIT_MAX at most; a limit above "
             "the universe's size answers all of it)",
         ),
+        INT_TEXT,
     ] = 10,
     universe: Universe = ALL,
     as_of: AsOf = None,
@@ -174,7 +183,12 @@ async def top_scores(
     )
 
 
-@router.post("/batch", response_model=BatchAnswer, responses=error_responses(400, 413, 422, 503))
+@router.post(
+    "/batch",
+    response_model=BatchAnswer,
+    responses=error_responses(413, 422, 503),
+    openapi_extra=beyond_schema(NOT_IN_FUTURE),
+)
 async def batch_scores(
     body: BatchRequest,
     service: MomentumDep,
@@ -186,6 +200,7 @@ async def batch_scores(
     """Scores for 1 to 500 tickers; a bad ticker gets its own error, never failing the batch.
     Tickers the store does not hold are asked of the live provider, at most
     ON_DEMAND_BATCH_MAX_FETCHES of them (the others' entries say so)."""
+    get_model(model)  # an unknown model is refused before any ticker is fetched
     valid: list[str] = []
     errors: dict[int, BatchEntry] = {}
     for i, raw in enumerate(body.tickers):
@@ -237,7 +252,12 @@ async def batch_scores(
     return _json(payload, f"hits={hits} misses={misses}")
 
 
-@router.get("/{ticker}", response_model=ScoreAnswer, responses=FETCHING_ERRORS)
+@router.get(
+    "/{ticker}",
+    response_model=ScoreAnswer,
+    responses=FETCHING_ERRORS,
+    openapi_extra=beyond_schema(NOT_IN_FUTURE, NO_DATA, UNIVERSE_MEMBER),
+)
 async def momentum_score(
     ticker: Ticker,
     request: Request,
@@ -265,7 +285,12 @@ async def momentum_score(
     )
 
 
-@router.get("/{ticker}/breakdown", response_model=BreakdownAnswer, responses=FETCHING_ERRORS)
+@router.get(
+    "/{ticker}/breakdown",
+    response_model=BreakdownAnswer,
+    responses=FETCHING_ERRORS,
+    openapi_extra=beyond_schema(NOT_IN_FUTURE, NO_DATA),
+)
 async def momentum_breakdown(
     ticker: Ticker,
     service: MomentumDep,
@@ -292,7 +317,12 @@ async def momentum_breakdown(
     )
 
 
-@router.get("/{ticker}/history", response_model=HistoryAnswer, responses=FETCHING_ERRORS)
+@router.get(
+    "/{ticker}/history",
+    response_model=HistoryAnswer,
+    responses=FETCHING_ERRORS,
+    openapi_extra=beyond_schema(NOT_IN_FUTURE, START_NOT_AFTER_END, NO_DATA, UNIVERSE_MEMBER),
+)
 async def momentum_history(
     ticker: Ticker,
     service: MomentumDep,

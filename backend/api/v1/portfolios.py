@@ -8,14 +8,16 @@ import datetime as dt
 from decimal import Decimal, localcontext
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Path, Query, Request, Response
 
 from backend.api.deps import CurrentUser, PortfoliosDep
-from backend.api.errors import error_responses
+from backend.api.errors import beyond_schema, error_responses
+from backend.api.v1.model_portfolio import MinTrade, NewCash
 from backend.auth.ratelimit import RateLimit
-from backend.errors import InvalidInput
+from backend.errors import START_NOT_AFTER_END, InvalidInput, Rule
 from backend.market_data.bars import TICKER_PATTERN
 from backend.portfolios import csv_io, decimals, ledger
+from backend.portfolios.ledger import TxType
 from backend.portfolios.schemas import (
     AnalysisOut,
     ImportResult,
@@ -32,22 +34,44 @@ from backend.portfolios.schemas import (
     performance_out,
 )
 from backend.portfolios.service import (
+    STORED_DAYS,
+    STORED_PRICES,
     Holdings,
     NewTransaction,
     PortfolioInfo,
     Quote,
     TransactionFilter,
 )
+from backend.validation import INT_TEXT, IsoDate
 
 router = APIRouter(prefix="/portfolios", tags=["portfolios"])
 
-PortfolioId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Portfolio id")]
+PortfolioId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Portfolio id"), INT_TEXT]
 # Every route: no/bad token 401, the admin token 403, a malformed URL 422, the database 503.
 _USER = (401, 403, 422, 503)
 _ONE = error_responses(*_USER, 404)  # a portfolio by id (another user's: the same 404)
 _BODY = error_responses(*_USER, 404, 413)
 _VIEW = error_responses(*_USER, 404, 429)
 _EXPENSIVE = RateLimit("portfolio-views", "rate_limit_expensive")
+TRANSACTION_EXAMPLES = {
+    "deposit": {"value": {"date": "2020-01-02", "type": "DEPOSIT", "quantity": "10000"}},
+    "buy": {
+        "value": {
+            "date": "2020-01-03",
+            "type": "BUY",
+            "ticker": "AAPL",
+            "quantity": "10",
+            "price": "75.09",
+            "fees": "1",
+        }
+    },
+    "split": {"value": {"date": "2020-08-31", "type": "SPLIT", "ticker": "AAPL", "quantity": 4}},
+}
+NEEDS_TRANSACTIONS = Rule(
+    "invalid_input",
+    "needs at least one transaction",
+    "a portfolio's performance needs at least one transaction",
+)
 
 
 def _out(p: PortfolioInfo) -> PortfolioOut:
@@ -163,9 +187,13 @@ def delete_portfolio(
     response_model=TransactionOut,
     status_code=201,
     responses=_BODY,
+    openapi_extra=beyond_schema(*ledger.HISTORY_RULES),
 )
 def add_transaction(
-    portfolio_id: PortfolioId, body: TransactionIn, user: CurrentUser, service: PortfoliosDep
+    portfolio_id: PortfolioId,
+    body: Annotated[TransactionIn, Body(openapi_examples=TRANSACTION_EXAMPLES)],
+    user: CurrentUser,
+    service: PortfoliosDep,
 ) -> TransactionOut:
     """Add one transaction. The whole ledger is re-checked in date order: selling more than
     held, negative quantities/prices/fees, unknown types, future dates, a split ratio of 0,
@@ -181,12 +209,12 @@ def list_transactions(
     portfolio_id: PortfolioId,
     user: CurrentUser,
     service: PortfoliosDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    type: Annotated[str | None, Query(description="BUY, SELL, ...", max_length=10)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000), INT_TEXT] = 100,
+    offset: Annotated[int, Query(ge=0, le=2**63 - 1), INT_TEXT] = 0,
+    type: Annotated[TxType | None, Query(description="Only this type (upper case)")] = None,
     ticker: Annotated[str | None, Query(pattern=TICKER_PATTERN)] = None,
-    start: Annotated[dt.date | None, Query(description="From this date (YYYY-MM-DD)")] = None,
-    end: Annotated[dt.date | None, Query(description="Up to this date (YYYY-MM-DD)")] = None,
+    start: Annotated[IsoDate | None, Query(description="From this date (YYYY-MM-DD)")] = None,
+    end: Annotated[IsoDate | None, Query(description="Up to this date (YYYY-MM-DD)")] = None,
 ) -> TransactionPageOut:
     """Transactions in ledger order (date, then entry order), paged and filtered."""
     page = service.list_transactions(
@@ -200,14 +228,17 @@ def list_transactions(
     )
 
 
+# `:int`: only digits route here, so ".../transactions/export" never reaches this DELETE (a
+# DELETE there is 405, not a malformed id).
 @router.delete(
-    "/{portfolio_id}/transactions/{transaction_id}",
+    "/{portfolio_id}/transactions/{transaction_id:int}",
     status_code=204,
     responses=_ONE,
+    openapi_extra=beyond_schema(*ledger.HISTORY_RULES),
 )
 def delete_transaction(
     portfolio_id: PortfolioId,
-    transaction_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    transaction_id: Annotated[int, Path(ge=1, le=2**63 - 1), INT_TEXT],
     user: CurrentUser,
     service: PortfoliosDep,
 ) -> Response:
@@ -222,12 +253,20 @@ def delete_transaction(
     dependencies=[RateLimit("transactions-import", "rate_limit_expensive")],
     responses=error_responses(*_USER, 404, 413, 429),
     openapi_extra={
+        **beyond_schema(csv_io.CSV_CONTENT),
         "requestBody": {
             "required": True,
-            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "content": {
+                "text/csv": {
+                    "schema": {"type": "string"},
+                    "example": "date,type,ticker,quantity,price,fees,note\n"
+                    "2020-01-02,DEPOSIT,,10000,,,\n"
+                    "2020-01-03,BUY,AAPL,10,75.09,1,first lot\n",
+                }
+            },
             "description": "date,type,ticker,quantity,price,fees,note (header line first); "
             f"UTF-8, at most {csv_io.MAX_BYTES} bytes and {csv_io.MAX_ROWS} rows",
-        }
+        },
     },
 )
 async def import_transactions(
@@ -309,8 +348,8 @@ def portfolio_rebalance(
     portfolio_id: PortfolioId,
     user: CurrentUser,
     service: PortfoliosDep,
-    cash: Annotated[float, Query(ge=0, le=1e12, description="New money to invest")] = 0.0,
-    min_trade: Annotated[float, Query(ge=0, le=1e12, description="Smallest trade amount")] = 0.0,
+    cash: NewCash = 0.0,
+    min_trade: MinTrade = 0.0,
 ) -> RebalanceOut:
     """Whole-share trades toward the category targets, with the portfolio's cash plus `cash`."""
     info = service.get(user.id, portfolio_id)
@@ -331,13 +370,16 @@ def portfolio_rebalance(
     response_model=PerformanceOut,
     dependencies=[_EXPENSIVE],
     responses=_VIEW,
+    openapi_extra=beyond_schema(
+        START_NOT_AFTER_END, STORED_DAYS, STORED_PRICES, NEEDS_TRANSACTIONS
+    ),
 )
 def portfolio_performance(
     portfolio_id: PortfolioId,
     user: CurrentUser,
     service: PortfoliosDep,
-    start: Annotated[dt.date | None, Query(description="Default: the first transaction")] = None,
-    end: Annotated[dt.date | None, Query(description="Default: the newest stored day")] = None,
+    start: Annotated[IsoDate | None, Query(description="Default: the first transaction")] = None,
+    end: Annotated[IsoDate | None, Query(description="Default: the newest stored day")] = None,
     benchmark: Annotated[str, Query(pattern=TICKER_PATTERN)] = "SPY",
 ) -> PerformanceOut:
     """The daily value series from the ledger and stored prices, time-weighted return,
@@ -347,7 +389,7 @@ def portfolio_performance(
     if not entries:
         raise InvalidInput(
             f"portfolio {portfolio_id} has no transactions: there is no performance yet",
-            {"field": "portfolio_id", "rule": "needs at least one transaction"},
+            {"field": "portfolio_id", "rule": NEEDS_TRANSACTIONS.rule},
         )
     first = min(e.date for e in entries)
     inputs = service.performance_inputs(entries, None, start or first, end, benchmark.upper())

@@ -14,10 +14,11 @@ from fastapi import APIRouter, Path, Query
 from pydantic import AfterValidator, BaseModel, Field
 
 from backend.api.deps import StoreDep
-from backend.api.errors import error_responses
-from backend.errors import InvalidInput, NotFound
+from backend.api.errors import beyond_schema, error_responses
+from backend.errors import START_NOT_AFTER_END, InvalidInput, NotFound
 from backend.market_data.bars import TICKER_PATTERN, TICKER_RULE
-from backend.momentum.dates import FUTURE_RULE, not_in_future
+from backend.momentum.dates import FUTURE_RULE, NOT_IN_FUTURE, not_in_future
+from backend.validation import IsoDate
 
 router = APIRouter(tags=["prices"])
 
@@ -64,7 +65,10 @@ class SecurityList(BaseModel):
 
 
 @router.get(
-    "/prices/{ticker}", response_model=PriceSeries, responses=error_responses(404, 422, 503)
+    "/prices/{ticker}",
+    response_model=PriceSeries,
+    responses=error_responses(404, 422, 503),
+    openapi_extra=beyond_schema(NOT_IN_FUTURE, START_NOT_AFTER_END),
 )
 def prices(
     ticker: Annotated[
@@ -72,12 +76,12 @@ def prices(
     ],
     store: StoreDep,
     start: Annotated[
-        dt.date | None,
+        IsoDate | None,
         Query(description=f"First date (YYYY-MM-DD); {FUTURE_RULE}"),
         AfterValidator(not_in_future),
     ] = None,
     end: Annotated[
-        dt.date | None,
+        IsoDate | None,
         Query(description=f"Last date (YYYY-MM-DD); {FUTURE_RULE}"),
         AfterValidator(not_in_future),
     ] = None,
@@ -87,7 +91,7 @@ def prices(
     if start is not None and end is not None and start > end:
         raise InvalidInput(
             f"start {start} is after end {end}",
-            {"field": "start", "rule": "start <= end"},
+            {"field": "start", "rule": START_NOT_AFTER_END.rule},
         )
     requested = ticker.upper()
     stored = store.resolve(requested)

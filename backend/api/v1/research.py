@@ -11,11 +11,20 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from backend.api.errors import beyond_schema
 from backend.cache.keys import response_key
 from backend.cache.service import ScoreCache
-from backend.momentum.universes import ALL
+from backend.errors import NO_DATA, START_NOT_AFTER_END
+from backend.momentum.universes import ALL, universe_names
 from backend.research.backtest import COST_RANGE, HORIZON_RANGE, QUANTILE_RANGE, BacktestParams
-from backend.research.models import DEFAULT_MODEL, get_model, model_names
+from backend.research.models import (
+    DEFAULT_MODEL,
+    MODEL_ONCE,
+    MODELS_PATTERN,
+    MODELS_RULE,
+    get_model,
+    model_names,
+)
 from backend.research.schemas import (
     BacktestResponse,
     CompareResponse,
@@ -25,6 +34,7 @@ from backend.research.schemas import (
 )
 from backend.research.service import ResearchService, model_list
 from backend.research.serving import ModelScores
+from backend.validation import INT_TEXT, NUMBER_TEXT, IsoDate
 
 router = APIRouter(prefix="/research", tags=["research"])
 
@@ -63,11 +73,13 @@ def get_model_scores(request: Request) -> ModelScores:
 
 ModelScoresDep = Annotated[ModelScores, Depends(get_model_scores)]
 
+# The names the server accepts, declared as the schema's enum (the same registries check them).
 ModelParam = Annotated[
     str,
     Query(
         description=f"The model: {', '.join(model_names())} (GET /api/v1/research/models). "
-        "Other models than alphavelocity-v1 answer with their own score shape."
+        "Other models than alphavelocity-v1 answer with their own score shape.",
+        json_schema_extra={"enum": model_names()},
     ),
 ]
 
@@ -91,15 +103,25 @@ async def serve_model(
     )
 
 
-Model = Annotated[str, Query(description=f"One of: {', '.join(model_names())}")]
+Model = Annotated[
+    str,
+    Query(
+        description=f"One of: {', '.join(model_names())}",
+        json_schema_extra={"enum": model_names()},
+    ),
+]
 Universe = Annotated[
-    str, Query(description="all, model-portfolio, or a category slug (large-cap-anchors, ...)")
+    str,
+    Query(
+        description="all, model-portfolio, or a category slug (large-cap-anchors, ...)",
+        json_schema_extra={"enum": universe_names()},
+    ),
 ]
 Start = Annotated[
-    dt.date | None, Query(description="First rebalance date on or after (YYYY-MM-DD)")
+    IsoDate | None, Query(description="First rebalance date on or after (YYYY-MM-DD)")
 ]
 End = Annotated[
-    dt.date | None,
+    IsoDate | None,
     Query(description="Last date used (YYYY-MM-DD): rebalance dates and forward returns"),
 ]
 Rebalance = Annotated[
@@ -113,8 +135,9 @@ Horizon = Annotated[
         le=HORIZON_RANGE[1],
         description="Forward-return horizon (trading days)",
     ),
+    INT_TEXT,
 ]
-Quantiles = Annotated[int, Query(ge=QUANTILE_RANGE[0], le=QUANTILE_RANGE[1])]
+Quantiles = Annotated[int, Query(ge=QUANTILE_RANGE[0], le=QUANTILE_RANGE[1]), INT_TEXT]
 CostBps = Annotated[
     float,
     Query(
@@ -122,6 +145,7 @@ CostBps = Annotated[
         le=COST_RANGE[1],
         description="Cost in basis points charged on the top quantile's traded notional",
     ),
+    NUMBER_TEXT,
 ]
 
 
@@ -164,7 +188,11 @@ def research_models() -> ModelList:
     return model_list()
 
 
-@router.get("/backtest", response_model=BacktestResponse)
+@router.get(
+    "/backtest",
+    response_model=BacktestResponse,
+    openapi_extra=beyond_schema(START_NOT_AFTER_END, NO_DATA),
+)
 def backtest(
     service: ResearchDep,
     model: Model = DEFAULT_MODEL,
@@ -183,11 +211,19 @@ def backtest(
     return service.backtest(model, universe, params)
 
 
-@router.get("/compare", response_model=CompareResponse)
+@router.get(
+    "/compare",
+    response_model=CompareResponse,
+    openapi_extra=beyond_schema(START_NOT_AFTER_END, NO_DATA, MODEL_ONCE),
+)
 def compare(
     service: ResearchDep,
     models: Annotated[
-        str, Query(description="Comma-separated model names (each at most once)")
+        str,
+        Query(
+            description=f"Comma-separated model names (each at most once): {MODELS_RULE}",
+            json_schema_extra={"pattern": MODELS_PATTERN},
+        ),
     ] = ",".join(model_names()),
     universe: Universe = ALL,
     start: Start = None,
