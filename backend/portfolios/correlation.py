@@ -138,20 +138,24 @@ def correlation_matrix(adj_close: pd.DataFrame, min_observations: int) -> Correl
     rho = np.where(defined, rho, np.nan)
     np.fill_diagonal(rho, np.where(np.diag(defined), 1.0, np.nan))
 
+    iu, ju = np.triu_indices(len(tickers), 1)
     pairs: list[PairCorrelation] = []
-    for i in range(len(tickers)):
-        for j in range(i + 1, len(tickers)):
-            obs = int(n[i, j])
-            reason = None
-            if obs < min_observations:
-                reason = (
-                    f"{obs} overlapping daily returns, fewer than the {min_observations} needed"
-                )
-            elif flat_x[i, j] or flat_y[i, j]:
-                who = tickers[i] if flat_x[i, j] else tickers[j]
-                reason = f"{who}'s returns do not vary over the overlapping days"
-            value = None if reason else float(rho[i, j])
-            pairs.append(PairCorrelation(tickers[i], tickers[j], value, obs, reason))
+    for i, j, obs, value, fx, fy in zip(
+        iu.tolist(),
+        ju.tolist(),
+        n[iu, ju].astype(np.int64).tolist(),
+        rho[iu, ju].tolist(),
+        flat_x[iu, ju].tolist(),
+        flat_y[iu, ju].tolist(),
+    ):
+        reason = None
+        if obs < min_observations:
+            reason = f"{obs} overlapping daily returns, fewer than the {min_observations} needed"
+        elif fx or fy:
+            reason = f"{tickers[i] if fx else tickers[j]}'s returns do not vary over the overlap"
+        pairs.append(
+            PairCorrelation(tickers[i], tickers[j], None if reason else value, obs, reason)
+        )
     values = [p.correlation for p in pairs if p.correlation is not None]
     index = pd.Index(tickers)
     return CorrelationMatrix(

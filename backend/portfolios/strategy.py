@@ -218,7 +218,8 @@ class AsOfScores:
         row = int(self._dates.searchsorted(pd.Timestamp(date), side="right")) - 1
         if row < 0:
             return {}
-        return {t: usable_score(float(v)) for t, v in zip(self._tickers, self._values[row])}
+        values: list[float] = self._values[row].tolist()
+        return {t: (v if math.isfinite(v) else None) for t, v in zip(self._tickers, values)}
 
 
 @dataclass(frozen=True)
@@ -590,7 +591,8 @@ def run_strategy(
     hi = pd.Timestamp(params.end) if params.end is not None else close_all.index.max()
     in_window = (close_all.index >= lo) & (close_all.index <= hi)
     known = [t for t in sorted(cat_of) if t in close_all.columns]
-    priced = [t for t in known if close_all.loc[in_window, t].notna().any()]
+    has_close = close_all.loc[in_window, known].notna().any(axis=0)
+    priced = [t for t in known if bool(has_close[t])]
     left_out = {t: "no stored prices" for t in sorted(cat_of) if t not in close_all.columns}
     left_out.update({t: "no close between the start and the end" for t in known if t not in priced})
     if not priced:
@@ -611,9 +613,11 @@ def run_strategy(
     records: list[RebalanceRecord] = []
     split_events: list[SplitEvent] = []
     dividend_events: list[DividendEvent] = []
+    # only the days with a split or a dividend of some member need the event pass
+    event_day = ((splits != 1.0) | (divs > 0)).any(axis=1)
     for i, day in enumerate(days):
-        held = book.shares > 0
-        if held.any():
+        if event_day[i]:
+            held = book.shares > 0
             for j in np.flatnonzero(held & (splits[i] != 1.0)):
                 split_events.append(_split(day, int(j), float(splits[i, j]), closes[i, j], book))
             for j in np.flatnonzero((book.shares > 0) & (divs[i] > 0)):

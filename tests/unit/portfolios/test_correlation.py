@@ -104,7 +104,7 @@ def test_pairs_below_the_minimum_are_null_with_the_reason() -> None:
     by_pair = {(p.a, p.b): p for p in result.pairs}
     assert by_pair[("A", "B")].correlation is None and by_pair[("A", "B")].observations == 2
     assert by_pair[("A", "B")].reason == "2 overlapping daily returns, fewer than the 3 needed"
-    assert by_pair[("A", "C")].reason == "C's returns do not vary over the overlapping days"
+    assert by_pair[("A", "C")].reason == "C's returns do not vary over the overlap"
     assert result.average is None and result.pairs_defined == 0
     assert result.returns_per_ticker == {"A": 4, "B": 2, "C": 4}
     assert math.isnan(result.matrix.loc["B", "B"]) and result.matrix.loc["A", "A"] == 1.0
