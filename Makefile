@@ -68,6 +68,7 @@ bench: install-dev
 	$(PY) -m bench.api_latency_bench
 	$(PY) -m bench.on_demand_bench
 	$(PY) -m bench.research_bench
+	$(PY) -m bench.strategy_bench
 	$(PY) -m bench.options_bench
 	$(PY) -m bench.http_bench
 
