@@ -9,7 +9,8 @@ trading day. No I/O: the caller passes the bars, a score source and the categori
 Conventions
 -----------
 * **Trading days** are the dates of ``bars.close`` within ``[start, end]`` on which at least one
-  member of the categories has a close. Splits and dividends are read on those days.
+  member of the categories has a close. A member's split or dividend dated on a day without any
+  close is still applied on that day (valued at the last closes, never a rebalance).
 * **Rebalance dates: the first trading day of each month (or calendar quarter)**, plus the first
   trading day of the window, which invests the starting cash. The first day is chosen (rather
   than the last) because it is known from the dates already seen: a day is the first of its
@@ -21,9 +22,10 @@ Conventions
   scores were computed from (a market-on-close order; a caveat of the answer).
 * **Order of a day:** (1) splits: ``n ← n·k`` for a held ticker with split coefficient ``k ≠ 1``;
   the fraction of a share is paid in cash at that day's close (*cash in lieu*), so holdings stay
-  whole; (2) dividends: ``cash += n·d`` for the shares held entering the day (the ex-date's
-  holders; a dividend on a split's day is paid on the shares after the split); (3) on a
-  rebalance date, the planner's trades at the close, then their costs; (4) valuation at the close.
+  whole (a split on a day without a close keeps the fraction as a fractional share);
+  (2) dividends: ``cash += n·d`` for the shares held entering the day (the ex-date's holders; a
+  dividend on a split's day is paid on the shares after the split); (3) on a rebalance date, the
+  planner's trades at the close, then their costs; (4) valuation at the close.
 * **Costs.** Each executed trade pays ``cost = amount · cost_bps / 10⁴`` from cash. The planner
   never spends more than the cash plus the sales, but it does not know the costs: when
   ``cash_after_plan < Σ cost`` the buys are trimmed, lowest score first (ticker as tie-break), by
@@ -546,14 +548,18 @@ def _rebalance(
 
 
 def _split(day: pd.Timestamp, j: int, k: float, close: float, book: _Book) -> SplitEvent:
-    """``n ← n·k``, the fraction of a share paid at ``close`` (cash in lieu)."""
+    """``n ← n·k``, the fraction of a share paid at ``close`` (cash in lieu); without a close the
+    fraction is kept (nothing to price it at, and nothing is lost)."""
     before = float(book.shares[j])
-    raw = before * k
-    whole = float(math.floor(raw + EPS))
-    lieu = max(0.0, raw - whole) * close if math.isfinite(close) else 0.0
-    book.shares[j] = whole
+    after = before * k
+    lieu = 0.0
+    if math.isfinite(close):
+        whole = float(math.floor(after + EPS))
+        lieu = max(0.0, after - whole) * close
+        after = whole
+    book.shares[j] = after
     book.cash += lieu
-    return SplitEvent(day, book.tickers[j], k, before, whole, lieu)
+    return SplitEvent(day, book.tickers[j], k, before, after, lieu)
 
 
 def run_strategy(
@@ -598,14 +604,20 @@ def run_strategy(
     if not priced:
         raise StrategyDataError("no member of the categories has a close in the window")
     member_close = close_all[priced]
-    days_mask = in_window & member_close.notna().any(axis=1).to_numpy()
+    all_divs = bars.dividend[priced].to_numpy(dtype=np.float64)
+    all_splits = bars.split[priced].to_numpy(dtype=np.float64)
+    any_close = member_close.notna().any(axis=1).to_numpy()
+    # a split or dividend dated on a day without any close still happens (never a rebalance)
+    any_event = ((all_splits != 1.0) | (all_divs > 0)).any(axis=1)
+    days_mask = in_window & (any_close | any_event)
     days = pd.DatetimeIndex(close_all.index[days_mask])
 
     closes = member_close.to_numpy(dtype=np.float64)[days_mask]
     filled = member_close.ffill().to_numpy(dtype=np.float64)[days_mask]
-    divs = bars.dividend[priced].to_numpy(dtype=np.float64)[days_mask]
-    splits = bars.split[priced].to_numpy(dtype=np.float64)[days_mask]
-    rebalance = rebalance_mask(days, params.rebalance)
+    divs, splits, event_day = all_divs[days_mask], all_splits[days_mask], any_event[days_mask]
+    trading = any_close[days_mask]
+    rebalance = np.zeros(len(days), dtype=bool)
+    rebalance[trading] = rebalance_mask(days[trading], params.rebalance)
 
     book = _Book(priced, np.zeros(len(priced)), float(params.cash), params.cost_bps / 1e4)
     shares_hist = np.zeros((len(days), len(priced)))
@@ -613,8 +625,6 @@ def run_strategy(
     records: list[RebalanceRecord] = []
     split_events: list[SplitEvent] = []
     dividend_events: list[DividendEvent] = []
-    # only the days with a split or a dividend of some member need the event pass
-    event_day = ((splits != 1.0) | (divs > 0)).any(axis=1)
     for i, day in enumerate(days):
         if event_day[i]:
             held = book.shares > 0

@@ -160,6 +160,13 @@ def test_cash_in_lieu_of_a_fraction_after_a_split() -> None:
     assert event.cash_in_lieu == pytest.approx(13.5)
     assert res.cash.tolist() == pytest.approx([0.4, 13.9])
     assert res.values.iloc[-1] == pytest.approx(13.9 + 148 * 27.0)
+    # no close on the split's day: the fraction is kept (nothing to price it at), the day is
+    # valued at the last close and listed
+    no_close = StrategyBars(close.assign(Z=[40.4, np.nan]), bars.dividend, bars.split)
+    res = run_strategy(no_close, scores, cats, StrategyParams(cash=4_000.0))
+    assert (res.splits[0].shares_after, res.splits[0].cash_in_lieu) == (148.5, 0.0)
+    assert [(m.ticker, m.filled_from) for m in res.missing_closes] == [("Z", days[0])]
+    assert any("valued at the last close: Z" in c for c in res.caveats)
 
 
 def test_rebalance_dates_are_the_first_trading_day_of_each_period() -> None:
