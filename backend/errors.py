@@ -1,20 +1,15 @@
-"""Domain errors and the one error body every HTTP error uses.
+"""Domain errors: plain Python, each with a stable machine `code`, a message for a person and
+`details` for a program.
 
-Code below the API raises these; `install_error_handlers` turns them into
-`{"error": {"code", "message", "details"}}` answers in one place.
+Code below the API raises these and knows nothing of HTTP; `backend.api.errors` maps each
+kind to its status and headers and answers `{"error": {"code", "message", "details"}}` in one
+place. Importing the ledger or a model therefore never imports the web stack.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
-
-from backend.observability.middleware import route_template
 
 
 @dataclass(frozen=True)
@@ -33,9 +28,9 @@ class Rule:
 
 
 class AppError(Exception):
-    """An error with an HTTP status, a stable machine code and details for the caller."""
+    """An error with a stable machine code and details for the caller. Raised as itself it
+    is unexpected (answered 500); the subclasses below name what kind of failure it is."""
 
-    status_code = 500
     code = "internal_error"
 
     def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
@@ -45,19 +40,16 @@ class AppError(Exception):
 
 
 class InvalidInput(AppError):
-    status_code = 422
     code = "invalid_input"
 
 
 class NotFound(AppError):
-    status_code = 404
     code = "not_found"
 
 
 class InsufficientHistory(AppError):
     """Fewer closes than the model needs: there is no score, and we say why."""
 
-    status_code = 422
     code = "insufficient_history"
 
     def __init__(self, ticker: str, found: int, needed: int, as_of: str | None = None) -> None:
@@ -68,10 +60,15 @@ class InsufficientHistory(AppError):
         )
 
 
-class ProviderUnavailable(AppError):
+class Unavailable(AppError):
+    """A dependency (price provider, database) cannot serve now; retrying later may work."""
+
+    code = "unavailable"
+
+
+class ProviderUnavailable(Unavailable):
     """A price provider could not be reached (network, throttling past retries, timeout)."""
 
-    status_code = 503
     code = "provider_unavailable"
 
     def __init__(self, provider: str, reason: str) -> None:
@@ -83,12 +80,11 @@ class ProviderUnavailable(AppError):
         self.reason = reason
 
 
-class DatabaseUnavailable(AppError):
+class DatabaseUnavailable(Unavailable):
     """The database cannot be used now (unreachable, too slow, no free connection). The message
     and `reason` are for the public; the driver's own text (hosts, ports, SQL) goes to the log
     only (`backend.db.faults`)."""
 
-    status_code = 503
     code = "database_unavailable"
 
     def __init__(self, reason: str, explanation: str, details: dict[str, Any] | None = None):
@@ -102,7 +98,6 @@ class DatabaseUnavailable(AppError):
 class PayloadTooLarge(AppError):
     """A request body past its route's limit (`backend.api.body_limit`)."""
 
-    status_code = 413
     code = "payload_too_large"
 
     def __init__(self, limit_bytes: int) -> None:
@@ -112,10 +107,41 @@ class PayloadTooLarge(AppError):
         )
 
 
+class Unauthorized(AppError):
+    """Missing, invalid, expired or revoked credentials."""
+
+    code = "unauthorized"
+
+
+class Forbidden(AppError):
+    """Authenticated, but not allowed."""
+
+    code = "forbidden"
+
+
+class Conflict(AppError):
+    """Conflicts with the current state (already exists)."""
+
+    code = "conflict"
+
+
+class RateLimited(AppError):
+    """Over a rate limit; `retry_after` seconds until the next attempt may pass."""
+
+    code = "rate_limited"
+
+    def __init__(self, limit: str, scope: str, retry_after: int, what: str | None = None) -> None:
+        super().__init__(
+            f"too many requests: the limit of {what or scope} is {limit}; "
+            f"retry in {retry_after} s",
+            {"limit": limit, "scope": scope, "retry_after_seconds": retry_after},
+        )
+        self.retry_after = retry_after
+
+
 class PriceFileError(AppError):
     """A price file that cannot be imported; `line` is 1-based, the header being line 1."""
 
-    status_code = 422
     code = "invalid_price_file"
 
     def __init__(self, reason: str, line: int | None = None, path: str | None = None) -> None:
@@ -140,86 +166,5 @@ NO_DATA = Rule(
 )
 
 
-def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "details": details or {}}}
-
-
-def _validation_details(exc: RequestValidationError) -> dict[str, Any]:
-    fields = []
-    for err in exc.errors():
-        loc = [str(part) for part in err.get("loc", ())]
-        fields.append(
-            {
-                "field": ".".join(loc[1:]) if len(loc) > 1 else ".".join(loc),
-                "location": loc[0] if loc else None,
-                "rule": err.get("type"),
-                "message": err.get("msg"),
-            }
-        )
-    return {"fields": fields}
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(AppError)
-    async def _app_error(_: Request, exc: AppError) -> JSONResponse:
-        return JSONResponse(
-            error_body(exc.code, exc.message, exc.details), status_code=exc.status_code
-        )
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        details = _validation_details(exc)
-        summary = "; ".join(f"{f['field']}: {f['message']}" for f in details["fields"])
-        return JSONResponse(
-            error_body("invalid_input", f"invalid request: {summary}", details), status_code=422
-        )
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        if exc.status_code == 400 and isinstance(exc.__cause__, (ValueError, RecursionError)):
-            return _unreadable_body(exc.__cause__)
-        code = {
-            404: "not_found",
-            405: "method_not_allowed",
-            401: "unauthorized",
-            413: "payload_too_large",
-        }.get(exc.status_code, "http_error")
-        headers = getattr(exc, "headers", None)
-        if exc.status_code == 405:
-            headers = {**(headers or {}), "Allow": allowed_methods(request)}
-        return JSONResponse(
-            error_body(code, str(exc.detail), getattr(exc, "details", None)),
-            status_code=exc.status_code,
-            headers=headers,
-        )
-
-
-def _unreadable_body(cause: BaseException) -> JSONResponse:
-    """FastAPI answers 400 to a JSON body it cannot decode at all (not UTF-8, nested past the
-    interpreter's depth) but 422 to one that is not JSON: both are the same mistake, answered
-    like FastAPI's own `json_invalid`."""
-    reason = (
-        "it is not UTF-8 text"
-        if isinstance(cause, UnicodeDecodeError)
-        else "it is nested too deeply" if isinstance(cause, RecursionError) else "it is malformed"
-    )
-    message = f"the body cannot be read as JSON: {reason}"
-    field = {"field": "body", "location": "body", "rule": "json_invalid", "message": message}
-    return JSONResponse(
-        error_body("invalid_input", f"invalid request: {message}", {"fields": [field]}),
-        status_code=422,
-    )
-
-
-def allowed_methods(request: Request) -> str:
-    """The `Allow` of a 405: every method the OpenAPI schema documents for the path the
-    request matched. Starlette names only the methods of the first route that matched it,
-    while a path of this API is often served by several routes (GET and PUT
-    /categories/{name})."""
-    fallback = ", ".join(sorted(getattr(request.scope.get("route"), "methods", None) or ()))
-    item = request.app.openapi().get("paths", {}).get(route_template(request.scope), {})
-    methods = sorted(m.upper() for m in item if m.upper() in _HTTP_METHODS)
-    return ", ".join(methods) or fallback
-
-
-_HTTP_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"})
+# The caller's own mistakes (a CLI exits 2 on these, as on a usage error).
+CALLER_ERRORS: tuple[type[AppError], ...] = (InvalidInput, InsufficientHistory, PriceFileError)

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from backend import __version__
 from backend.api import health, status
 from backend.api.body_limit import BodyLimit
-from backend.api.errors import CatchAllMiddleware
+from backend.api.errors import CatchAllMiddleware, install_error_handlers
 from backend.api.input_guard import ControlCharGuard
 from backend.api.openapi import install_openapi
 from backend.api.security_headers import SecurityHeaders
@@ -23,7 +23,6 @@ from backend.cache import build_cache
 from backend.cache.fastpath import ScoreFastPath
 from backend.config import Settings, get_settings
 from backend.db.engine import DatabaseTimeouts, make_engine
-from backend.errors import install_error_handlers
 from backend.market_data.on_demand import OnDemandFetcher
 from backend.market_data.providers import build_provider
 from backend.market_data.providers.base import PriceProvider

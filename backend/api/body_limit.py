@@ -21,7 +21,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend.errors import PayloadTooLarge, error_body
+from backend.api.errors import error_body, http_status
+from backend.errors import PayloadTooLarge
 
 log = logging.getLogger("backend.api")
 
@@ -33,7 +34,7 @@ class BodyTooLarge(HTTPException):
 
     def __init__(self, limit: int) -> None:
         error = PayloadTooLarge(limit)
-        super().__init__(status_code=error.status_code, detail=error.message)
+        super().__init__(status_code=http_status(error), detail=error.message)
         self.details = error.details
 
 
@@ -122,6 +123,6 @@ def too_large(limit: int) -> JSONResponse:
     error = PayloadTooLarge(limit)
     return JSONResponse(
         error_body(error.code, error.message, error.details),
-        status_code=error.status_code,
+        status_code=http_status(error),
         headers={"Connection": "close"},
     )

@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from backend.errors import error_body
+from backend.api.errors import error_body
 from backend.validation import CONTROL_RULE, control_char_message, first_control_char
 
 

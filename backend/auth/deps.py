@@ -14,8 +14,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from backend.auth.errors import Forbidden, Unauthorized
 from backend.auth.service import AuthService, AuthUser
+from backend.errors import Forbidden, Unauthorized
 
 bearer = HTTPBearer(
     auto_error=False,

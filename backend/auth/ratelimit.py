@@ -39,10 +39,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
-from backend.auth.errors import RateLimited
 from backend.auth.proxies import client_address
 from backend.cache.redis_backend import redact
 from backend.config import Settings
+from backend.errors import RateLimited
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,6 @@ import jwt
 from sqlalchemy import CursorResult, Engine, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from backend.auth.errors import Conflict, RateLimited, Unauthorized
 from backend.auth.passwords import Passwords
 from backend.auth.policy import (
     EMAIL_RULE,
@@ -47,7 +46,7 @@ from backend.auth.sessions import SessionCache, SessionCheck
 from backend.config import Settings
 from backend.db.engine import make_session_factory
 from backend.db.models import RefreshToken, User
-from backend.errors import InvalidInput, Rule
+from backend.errors import Conflict, InvalidInput, RateLimited, Rule, Unauthorized
 
 if TYPE_CHECKING:
     from backend.auth.schemas import Registration

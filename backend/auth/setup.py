@@ -1,4 +1,4 @@
-"""Wire authentication into an app: the auth service, rate limits and their error answers."""
+"""Wire authentication into an app: the auth service, and rate limits."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import logging
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from backend.auth.errors import install_auth_error_handlers
 from backend.auth.ratelimit import RateLimits
 from backend.auth.secret_rules import secret_problem
 from backend.auth.service import AuthService
@@ -28,4 +27,3 @@ def install_auth(app: FastAPI, settings: Settings, engine: Engine) -> None:
                 log.warning("%s would be refused in production: %s", name, problem)
     app.state.rate_limits = RateLimits(settings)
     app.state.auth = AuthService(engine, settings, app.state.rate_limits)
-    install_auth_error_handlers(app)

@@ -41,7 +41,7 @@ from anyio import to_thread
 from backend.cache.base import CacheBackend
 from backend.cache.singleflight import SingleFlight
 from backend.config import Settings
-from backend.errors import AppError, NotFound, ProviderUnavailable
+from backend.errors import AppError, NotFound, ProviderUnavailable, Unavailable
 from backend.market_data.providers.base import PriceProvider
 from backend.market_data.store import PriceStore
 
@@ -52,10 +52,9 @@ RATE_LIMIT_SCOPE = "on-demand"
 PROVIDER_KEY = "*provider*"
 
 
-class ProviderBusy(AppError):
+class ProviderBusy(Unavailable):
     """Every place for an on-demand fetch is taken: refused at once rather than queued."""
 
-    status_code = 503
     code = "provider_busy"
 
 
@@ -73,16 +72,16 @@ class Limiter(Protocol):
 
 @dataclass(frozen=True)
 class Remembered:
-    """A miss as stored: the error's class, message and details (reason, learned_at,
+    """A miss as stored: the error's code, message and details (reason, learned_at,
     remembered_until)."""
 
-    status: int
+    code: str
     message: str
     details: dict[str, Any]
 
     def error(self, ticker: str) -> AppError:
         details = {**self.details, "ticker": ticker}
-        if self.status == ProviderUnavailable.status_code:
+        if self.code == ProviderUnavailable.code:
             exc: AppError = ProviderUnavailable(details["provider"], details["reason"])
             exc.details = details
             return exc
@@ -90,14 +89,14 @@ class Remembered:
 
     def dump(self) -> bytes:
         return json.dumps(
-            {"status": self.status, "message": self.message, "details": self.details}
+            {"code": self.code, "message": self.message, "details": self.details}
         ).encode()
 
     @classmethod
     def load(cls, raw: bytes) -> Remembered | None:
         try:
             data = json.loads(raw)
-            return cls(int(data["status"]), str(data["message"]), dict(data["details"]))
+            return cls(str(data["code"]), str(data["message"]), dict(data["details"]))
         except (ValueError, KeyError, TypeError):  # not ours, or an older shape: ignore it
             return None
 
@@ -250,14 +249,14 @@ class OnDemandFetcher:
                 out[ticker] = chosen.error(ticker)
         return out
 
-    async def _remember(self, key: str, status: int, exc: AppError, ttl: float) -> AppError:
+    async def _remember(self, key: str, exc: AppError, ttl: float) -> AppError:
         now = self._wall()
         exc.details = {
             **exc.details,
             "learned_at": _iso(now),
             "remembered_until": _iso(now + ttl),
         }
-        entry = Remembered(status, exc.message, exc.details)
+        entry = Remembered(exc.code, exc.message, exc.details)
         await self.misses.set(self._key(key), entry.dump(), ttl)
         return exc
 
@@ -317,16 +316,16 @@ class OnDemandFetcher:
                 f"{self.deadline_seconds:g} s (ON_DEMAND_DEADLINE_SECONDS)",
             )
             exc.details["ticker"] = ticker
-            await self._remember(PROVIDER_KEY, 503, exc, self.unavailable_ttl)
+            await self._remember(PROVIDER_KEY, exc, self.unavailable_ttl)
             self._log(ticker, client, started, f"unavailable: {exc.message}", logging.WARNING)
             raise exc from None
         except ProviderUnavailable as exc:
             exc.details["ticker"] = ticker
-            await self._remember(PROVIDER_KEY, 503, exc, self.unavailable_ttl)
+            await self._remember(PROVIDER_KEY, exc, self.unavailable_ttl)
             self._log(ticker, client, started, f"unavailable: {exc.message}", logging.WARNING)
             raise
         except NotFound as exc:
-            await self._remember(ticker, 404, exc, self.miss_ttl)
+            await self._remember(ticker, exc, self.miss_ttl)
             self._log(ticker, client, started, f"not found: {exc.details.get('reason')}")
             raise
         self._log(ticker, client, started, "stored")

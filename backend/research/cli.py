@@ -16,7 +16,7 @@ from backend.config import Settings, get_settings
 from backend.console import console, err, progress_bar
 from backend.db.engine import make_engine
 from backend.db.migrate import upgrade_to_head
-from backend.errors import AppError
+from backend.errors import CALLER_ERRORS, AppError
 from backend.market_data.ingest import load_sample
 from backend.market_data.store import PriceStore
 from backend.momentum.service import MomentumService
@@ -140,7 +140,7 @@ def backtest(
             result = service.backtest(model, universe, params, _reporter(progress))
     except AppError as exc:
         err.print(f"[red]{exc.message}[/red]")
-        raise typer.Exit(2 if exc.status_code == 422 else 1) from None
+        raise typer.Exit(2 if isinstance(exc, CALLER_ERRORS) else 1) from None
     if as_json:
         console.print_json(json.dumps(result.model_dump(mode="json")))
     else:

@@ -36,10 +36,9 @@ from backend.research.schemas import (
 from backend.research.service import ResearchService, VersionState
 
 
-class NoScore(AppError):
+class NoScore(InvalidInput):
     """Enough closes, but an input the model needs is missing (e.g. benchmark prices)."""
 
-    status_code = 422
     code = "no_score"
 
 

@@ -10,6 +10,7 @@ import pytest
 from psycopg2.extensions import QueryCanceledError
 from sqlalchemy import exc as sa_exc
 
+from backend.api.errors import http_status
 from backend.db.faults import database_unavailable
 from backend.errors import DatabaseUnavailable, NotFound
 
@@ -64,7 +65,7 @@ def test_operational_faults_become_a_503_with_a_reason_and_no_driver_text(
     with caplog.at_level(logging.WARNING, logger="backend.db"):
         unavailable = database_unavailable(error, "GET /x")
     assert isinstance(unavailable, DatabaseUnavailable)
-    assert unavailable.status_code == 503 and unavailable.code == "database_unavailable"
+    assert http_status(unavailable) == 503 and unavailable.code == "database_unavailable"
     assert unavailable.details == {"reason": reason}
     public = unavailable.message + str(unavailable.details)
     for leak in ("10.1.2.3", "5433", "SELECT", "secret", "psycopg", "QueuePool"):

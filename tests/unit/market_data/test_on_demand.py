@@ -11,9 +11,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from backend.auth.errors import RateLimited
 from backend.cache.memory import MemoryBackend
-from backend.errors import NotFound, ProviderUnavailable
+from backend.errors import NotFound, ProviderUnavailable, RateLimited
 from backend.market_data.on_demand import (
     NotFetched,
     OnDemandFetcher,
@@ -232,6 +231,16 @@ def test_a_batch_without_a_cap_fetches_all_a_pool_at_a_time() -> None:
     f.close()
 
 
-@pytest.mark.parametrize("raw", [b"not json", b"{}", b'{"status": "x", "message": 1}', b"[]"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"not json",
+        b"{}",
+        b'{"status": "x", "message": 1}',
+        b"[]",
+        # the shape before misses were stored by code: forgotten, fetched again
+        b'{"status": 503, "message": "m", "details": {}}',
+    ],
+)
 def test_an_unreadable_entry_is_ignored(raw: bytes) -> None:
     assert Remembered.load(raw) is None

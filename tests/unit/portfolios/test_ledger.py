@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from backend.errors import InvalidInput
 from backend.portfolios.ledger import (
     LedgerError,
     LedgerState,
@@ -239,7 +240,7 @@ def test_rules_of_one_transaction(kwargs: dict[str, object], field: str, rule: s
         make_transaction(**args)
     assert err.value.field == field
     assert err.value.rule == rule
-    assert err.value.status_code == 422
+    assert isinstance(err.value, InvalidInput)  # answered 422
     assert err.value.details == {"field": field, "rule": rule, "ref": 7}
 
 

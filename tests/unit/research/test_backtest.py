@@ -128,7 +128,7 @@ def test_dates_with_too_few_scores_are_skipped() -> None:
     assert [str(d.date()) for d in r.dates] == ["2021-02-26", "2021-03-31"]
     with pytest.raises(NotEnoughData) as exc:
         run_backtest(scores, close, DATES, BacktestParams(quantiles=5, horizon=1), spy)
-    assert exc.value.status_code == 422 and exc.value.details["needed"] == 5
+    assert isinstance(exc.value, InvalidInput) and exc.value.details["needed"] == 5
 
 
 def test_a_security_without_a_close_on_the_date_is_not_ranked() -> None:

