@@ -80,7 +80,11 @@ fuzz: install-ci
 research: install
 	$(PY) -m backend.cli research
 
-.PHONY: help install install-dev run migrate refresh test test-unit test-integration test-e2e bench fuzz research
+## openapi: rewrite docs/openapi.json from the app (commit it with any intended API change)
+openapi: install
+	$(PY) scripts/openapi_snapshot.py
+
+.PHONY: help install install-dev run migrate refresh test test-unit test-integration test-e2e bench fuzz research openapi
 
 # ---- pipeline: quality gates, containers, deployment (docs/pipeline.md) ------------------------
 COV_MIN ?= 85
