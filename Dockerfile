@@ -38,4 +38,4 @@ EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=90s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health/ready', timeout=4).status != 200)"]
 # Migrate (idempotent), then serve with WORKERS uvicorn workers.
-CMD ["sh", "-c", "python simple_db_migration.py && exec uvicorn backend.main:app --host 0.0.0.0 --port 8000 --workers \"${WORKERS}\" --no-proxy-headers"]
+CMD ["sh", "-c", "python simple_db_migration.py && exec uvicorn backend.main:create_app --factory --host 0.0.0.0 --port 8000 --workers \"${WORKERS}\" --no-proxy-headers"]

@@ -36,7 +36,7 @@ install-dev: $(VENV)/.dev-installed
 
 ## run: serve the API on http://$(HOST):$(PORT) (docs at /docs)
 run: install
-	$(PY) -m uvicorn backend.main:app --host $(HOST) --port $(PORT) --no-proxy-headers
+	$(PY) -m uvicorn backend.main:create_app --factory --host $(HOST) --port $(PORT) --no-proxy-headers
 
 ## migrate: apply the database migrations (idempotent)
 migrate: install

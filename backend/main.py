@@ -1,4 +1,7 @@
-"""The application factory. `backend.main:app` is what uvicorn serves."""
+"""The application factory: `uvicorn backend.main:create_app --factory` serves it.
+
+A factory, not a module-level app, so importing this module (tests, tools) builds nothing and
+opens no database; each uvicorn worker calls it once."""
 
 from __future__ import annotations
 
@@ -120,6 +123,3 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
     install_docs(app)
     install_openapi(app)
     return app
-
-
-app = create_app()

@@ -30,7 +30,7 @@ esac
 log_file=$(mktemp)
 cd "$root"
 log "nothing answers at ${base}: starting the service there (log: ${log_file})"
-"${PYTHON_BIN:-.venv/bin/python}" -m uvicorn backend.main:app --host "$host" --port "$port" >"$log_file" 2>&1 &
+"${PYTHON_BIN:-.venv/bin/python}" -m uvicorn backend.main:create_app --factory --host "$host" --port "$port" >"$log_file" 2>&1 &
 pid=$!
 stop() {
     kill "$pid" 2>/dev/null || true

@@ -100,7 +100,7 @@ def live_server(
     log_path = folder / "server.log"
     log = log_path.open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "backend.main:app"]
+        [sys.executable, "-m", "uvicorn", "backend.main:create_app", "--factory"]
         + ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
         cwd=REPO_ROOT,
         env=env,

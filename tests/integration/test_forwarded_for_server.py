@@ -32,7 +32,7 @@ def dockerfile_uvicorn_args(port: int) -> list[str]:
     cmd = json.loads([line for line in lines if line.startswith('CMD ["sh"')][-1][4:])
     served = cmd[2].split("exec ", 1)[1]
     args = shlex.split(served)
-    assert args[:2] == ["uvicorn", "backend.main:app"], args
+    assert args[:3] == ["uvicorn", "backend.main:create_app", "--factory"], args
     values = {"--host": "127.0.0.1", "--port": str(port), "--workers": "1"}
     return [values.get(prev, arg) for prev, arg in zip([""] + args, args)]
 

@@ -44,7 +44,15 @@ def uvicorn(url: str, home: Path, workers: int) -> Iterator[tuple[str, subproces
     }
     log = (home / "uvicorn.log").open("wb")
     proc = subprocess.Popen(  # noqa: S603 - the project's own server
-        [sys.executable, "-m", "uvicorn", "backend.main:app", "--port", str(port)]
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "backend.main:create_app",
+            "--factory",
+            "--port",
+            str(port),
+        ]
         + ["--workers", str(workers)],
         cwd=home,
         env=env,

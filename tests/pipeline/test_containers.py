@@ -59,7 +59,7 @@ def test_dockerfile_shape() -> None:
     cmd = json.loads(lines[-1].removeprefix("CMD "))
     assert cmd[:2] == ["sh", "-c"]
     assert re.fullmatch(
-        r"python simple_db_migration.py && exec uvicorn backend\.main:app "
+        r"python simple_db_migration.py && exec uvicorn backend\.main:create_app --factory "
         r".*--workers \"\$\{WORKERS\}\".*",
         cmd[2],
     )

@@ -134,7 +134,7 @@ def test_ci_api_tests_job_order() -> None:
     joined = "\n".join(runs)
     order = [
         "make migrate",
-        "uvicorn backend.main:app",
+        "uvicorn backend.main:create_app --factory",
         "scripts/wait_for_http.sh http://127.0.0.1:8000/health/ready",
         "./test_all_endpoints.sh http://127.0.0.1:8000",
     ]
