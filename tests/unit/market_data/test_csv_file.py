@@ -267,7 +267,9 @@ def test_a_structural_error_is_reported_after_earlier_bad_values(tmp_path: Path)
     assert err.line == 3 and err.reason == "expected 10 fields as in the header, found 3"
 
 
-@pytest.mark.skipif(not SHARED_PRICES.is_file(), reason=f"{NEEDS_SHARED}: {SHARED_PRICES}")
+@pytest.mark.skipif(
+    not SHARED_PRICES.is_file(), reason=f"{NEEDS_SHARED}: {SHARED_PRICES} not found"
+)
 def test_the_full_shared_file_reads_fast_and_whole() -> None:
     # CPU time, not wall time: on a loaded machine the wall clock measures the neighbours.
     started = time.process_time()

@@ -146,11 +146,15 @@ def test_provenance_says_what_was_cut_and_how() -> None:
     assert "Pooksoft/PooksoftSP500EquityPriceDataSet" in text
     assert "robertmartin8/PyPortfolioOpt" in text
     assert "AMCR, CARR, CTVA, OTIS, VTRS" in text
+    assert "(`../shared/data`)" in text  # relative to the repository, no machine's path
 
 
 @needs_shared
 def test_rebuilding_from_the_shared_data_gives_the_same_files(tmp_path: Path) -> None:
-    summary = build_sample(SHARED_DATA, tmp_path)
+    shipped = (SAMPLE_DIR / "PROVENANCE.md").read_text(encoding="utf-8")
+    command = "python -m backend.market_data.sample build --shared ../shared/data"
+    summary = build_sample(SHARED_DATA, tmp_path, command=command)
+    assert (tmp_path / "PROVENANCE.md").read_text(encoding="utf-8") == shipped
     assert summary["rows"] == 261_105 and summary["tickers"] == 505
     assert (tmp_path / "prices.csv.gz").read_bytes() == SAMPLE_PRICES.read_bytes()
     assert (tmp_path / "constituents.csv").read_bytes() == SAMPLE_CONSTITUENTS.read_bytes()
