@@ -65,7 +65,7 @@ def cut_prices(shared_prices: Path, tickers: Sequence[str] = TICKERS) -> tuple[s
     kept = [line for line in lines[1:] if line.split(",", 2)[1] in wanted]
     found = {line.split(",", 2)[1] for line in kept}
     if found != wanted:
-        raise SystemExit(f"{shared_prices}: no rows for {sorted(wanted - found)}")
+        raise ValueError(f"{shared_prices}: no rows for {sorted(wanted - found)}")
     days = [line[:10] for line in lines[1:]]
     return "\n".join([lines[0], *kept]) + "\n", min(days), max(days)
 
