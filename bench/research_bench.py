@@ -4,7 +4,7 @@ straightforward per-date loop run in the same process (and checked to give the s
     python -m bench.research_bench            (make bench runs it)
 
 Data: the shared S&P 500 file (504 stocks, 2016-01-04 .. 2021-04-21) plus SPY from the shared SPY
-file when /work/shared/data holds them (or $AV_SHARED_DATA); otherwise the shipped sample
+file when ../shared/data holds them (or $AV_SHARED_DATA); otherwise the shipped sample
 (2019-04-01 .. 2021-04-21). Prices are read into memory once (not timed): the figures are the
 research work itself, as the service does it once the store's panel is loaded.
 

@@ -174,7 +174,7 @@ def _provenance(
     out.write("# Provenance of the offline sample\n\n")
     out.write(
         "Everything here is real market history, cut from the project's shared data set "
-        "(`/work/shared/data`) without changing any value. Nothing is synthetic.\n\n"
+        "(`../shared/data`) without changing any value. Nothing is synthetic.\n\n"
     )
     out.write("## What was selected, and how\n\n")
     out.write(

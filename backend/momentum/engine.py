@@ -1,7 +1,7 @@
 """The vectorised momentum engine: a whole panel (dates x tickers) scored in one pass.
 
 ``score_panel`` turns arrays of adjusted closes, as-traded volumes and split coefficients into
-every component of the ``alphavelocity-v1`` model (``shared/docs/momentum-model.md``) for every
+every component of the ``alphavelocity-v1`` model (``docs/momentum-model.md``) for every
 ticker and every requested date, using the pure functions of :mod:`backend.momentum.model`.
 
 How it stays exact and vectorised

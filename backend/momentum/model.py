@@ -1,6 +1,6 @@
 """The AlphaVelocity momentum model (``alphavelocity-v1``) as small pure numeric functions.
 
-Each function implements one formula of ``shared/docs/momentum-model.md`` and states it in its
+Each function implements one formula of ``docs/momentum-model.md`` and states it in its
 docstring. No I/O, no state, no rounding.
 
 Conventions

@@ -95,7 +95,7 @@ def test_leaderboard_fills_sorts_searches_and_filters(page: Any, shots: Path) ->
     page.screenshot(path=str(shots / "leaderboard-model-portfolio.png"), full_page=True)
 
 
-def test_security_page_from_a_leaderboard_link(page: Any, shots: Path) -> None:
+def test_security_page_from_a_leaderboard_link(page: Any, live_server: str, shots: Path) -> None:
     page.goto("/app/?universe=model-portfolio")
     page.locator("#leaderboard-table a.ticker-link", has_text="NVDA").click()
     page.wait_for_url("**/app/security/NVDA")
@@ -130,9 +130,22 @@ def test_security_page_from_a_leaderboard_link(page: Any, shots: Path) -> None:
     # The breakdown in words, ending on the score the header shows.
     breakdown = page.locator("#breakdown-panel")
     breakdown.get_by_text("Trend 20.0 of 20").wait_for()
-    assert "above its 200-day average" in breakdown.inner_text()
     assert "14-day RSI" in breakdown.inner_text()
     assert page.locator("#bd-overall").inner_text() == "92.90 / 100"
+    # Every point shown is the API's own breakdown (the page derives none of them).
+    api = httpx.get(f"{live_server}/api/v1/momentum/NVDA/breakdown", timeout=30).json()
+    of = {"trend": 20, "magnitude": 40, "acceleration": 40}
+    of |= {"rsi_score": 100, "volume_score": 100, "roc_score": 100}
+    for key, top in of.items():
+        shown = page.locator(f"#bd-{key.replace('_', '-')}").inner_text()
+        assert shown == f"{api[key]:.1f} of {top}", key
+    for key in ("price", "technical", "relative"):
+        shown = page.locator(f"#bd-{key}").inner_text()
+        assert shown == f"{api[f'{key}_momentum']:.1f} / 100", key
+    assert api["volume_score"] == pytest.approx(32.37, abs=0.01)  # not a round 100: a real check
+    sma200 = api["sma"]["sma200"]
+    assert f"above its 200-day average of ${sma200:,.2f}" in breakdown.inner_text()
+    assert "× 0.35" in breakdown.inner_text()  # the technical weight, as the API returns it
     page.screenshot(path=str(shots / "security.png"), full_page=True)
 
     # The dark theme, remembered, and still drawing.

@@ -1,6 +1,6 @@
 """A deliberately simple reference implementation of the momentum model ``alphavelocity-v1``.
 
-One security at a time, written straight from ``shared/docs/momentum-model.md`` with plain Python
+One security at a time, written straight from ``docs/momentum-model.md`` with plain Python
 loops over that security's own trading days: no vectorisation and no code shared with
 ``backend.momentum``. Every score as of a day is computed from the closes up to that day only (the
 RSI list is built by one causal loop: its i-th value reads closes 0..i). Tests compare the engine

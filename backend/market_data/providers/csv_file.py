@@ -2,7 +2,7 @@
 
 Two layouts are recognised from the header (names are matched case-insensitively):
 
-* **long** -- one row per (ticker, date), as in `/work/shared/data`:
+* **long** -- one row per (ticker, date), as in `../shared/data` beside the repository:
   `date,ticker,open,high,low,close,adj_close,volume,dividend,split`. `date` and `ticker` are
   required, plus `adj_close` or `close`; every other column is optional.
 * **Yahoo** -- Yahoo Finance's download of one ticker: `Date,Open,High,Low,Close,Adj Close,Volume`

@@ -6,7 +6,7 @@ import {
 
 const TOP_LIMIT = 500;  // the most /momentum/top answers at once
 
-/** Index of the categories: ticker -> category names, and slug -> category. */
+/** Index of the categories: ticker -> the categories (objects, in list order) it belongs to. */
 export function categoryIndex(catList) {
   const byTicker = new Map();
   for (const c of catList.categories) {

@@ -7,6 +7,7 @@ import {
   sortableTable, tickerLink, text, signedClass, isNum, dateTime,
 } from "./ui.js";
 
+// The service's market benchmarks (MARKET_BENCHMARKS): no API response lists them, so the page keeps a copy.
 const BENCHMARKS = ["SPY", "QQQ", "MTUM", "AIQ"];
 
 // Ledger figures (shares, cash, cost basis, gains) arrive as exact decimal text ("5065.1");

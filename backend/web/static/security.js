@@ -7,11 +7,9 @@ import {
 } from "./ui.js";
 
 const RANGES = [["3M", 3], ["6M", 6], ["1Y", 12], ["2Y", 24], ["All", null]];
-const RATING_BANDS = [[80, "Strong Buy"], [65, "Buy"], [50, "Hold"], [35, "Weak Hold"], [-Infinity, "Sell"]];
 
 const p1 = (v) => (isNum(v) ? v.toFixed(1) : "—");
 const signedPct = (v, d = 1) => pct(v, d, true);
-const clampNote = (raw, lo, hi) => (raw > hi ? `, capped at ${hi}` : raw < lo ? `, floored at ${lo}` : "");
 
 function rangeButtons(ranges, current, onPick, label) {
   const group = el("div.button-group", { role: "group", "aria-label": label });
@@ -198,93 +196,75 @@ function drawHistory(box, ticker, score, ctx) {
   show();
 }
 
-/** Every intermediate of the model, as sentences a reader can follow. */
+/** The API's breakdown as sentences: every score and every point shown is the one the API
+ * returned (MomentumBreakdown), with the inputs it was computed from; the page derives none. */
 export function drawBreakdown(box, b, prices) {
   const left = new Map((b.left_out || []).map((l) => [l.name, l.reason]));
   const missing = (name, what) => el("li", `${what}: left out — ${left.get(name) || "not enough data"}.`);
+  // One of the API's points, e.g. "20.0 of 20", in a span the tests can find.
+  const points = (id, v, max) => el(`span#bd-${id}`, `${p1(v)} of ${max}`);
   const bar = prices && prices.prices.find((p) => p.date === b.as_of);
   const close = bar ? bar.adj_close : null;
   const r = b.returns || {};
   const sections = [];
 
   // Price momentum: trend + magnitude + acceleration.
-  const trend = [];
   const smaName = { sma20: "20-day", sma50: "50-day", sma200: "200-day" };
-  const pts = { sma20: 7, sma50: 6, sma200: 7 };
-  for (const key of ["sma20", "sma50", "sma200"]) {
+  const averages = ["sma20", "sma50", "sma200"].map((key) => {
     const v = b.sma[key];
-    if (!isNum(v)) { trend.push(`the ${smaName[key]} average needs more history (left out)`); continue; }
-    if (isNum(close)) {
-      trend.push(`${close > v ? "above" : "not above"} its ${smaName[key]} average of ${money(v)} (${close > v ? `+${pts[key]}` : "+0"} points)`);
-    } else {
-      trend.push(`${smaName[key]} average ${money(v)}`);
-    }
-  }
-  const wr = b.weighted_return;
-  const mRaw = isNum(wr) ? 20 + 80 * wr : null;
-  const accRaw = isNum(b.acceleration_input) && isNum(b.slope) ? 20 + 30 * (0.7 * b.acceleration_input + 0.3 * b.slope) : null;
+    if (!isNum(v)) return `the ${smaName[key]} average needs more history (left out)`;
+    if (!isNum(close)) return `${smaName[key]} average ${money(v)}`;
+    return `${close > v ? "above" : "at or below"} its ${smaName[key]} average of ${money(v)}`;
+  });
+  const earlier = b.sma.sma20_10_days_earlier;
   sections.push(el("section",
     el("h3", el("span", "Price momentum"), el("span#bd-price", `${p1(b.price_momentum)} / 100`)),
-    el("p", "The sum of trend (up to 20), return magnitude (up to 40) and acceleration (up to 40)."),
+    el("p", "The sum of trend (0–20), return magnitude (0–40) and acceleration (0–40)."),
     el("ul",
-      isNum(b.trend) ? el("li", `Trend ${p1(b.trend)} of 20: ${isNum(close) ? `the adjusted close of ${money(close)} is ` : ""}${trend.join(", ")}.`) : missing("trend", "Trend"),
+      isNum(b.trend)
+        ? el("li", "Trend ", points("trend", b.trend, 20), `: ${isNum(close) ? `the adjusted close of ${money(close)} is ` : ""}${averages.join(", ")}.`)
+        : missing("trend", "Trend"),
       el("li", `Returns: ${[["r21", "1 month (21 days)"], ["r63", "3 months (63 days)"], ["r126", "6 months (126 days)"], ["r252", "1 year (252 days)"]]
         .map(([k, label]) => `${label} ${isNum(r[k]) ? signedPct(r[k]) : "not available"}`).join(", ")}.`),
       isNum(b.magnitude)
-        ? el("li", `Magnitude ${p1(b.magnitude)} of 40: weighting those returns 40/30/20/10 gives ${signedPct(wr)}; 20 + 80 × ${wr.toFixed(3)} = ${p1(mRaw)}${clampNote(mRaw, 0, 40)}.`)
+        ? el("li", "Magnitude ", points("magnitude", b.magnitude, 40), `: from the weighted return of those horizons, ${signedPct(b.weighted_return)}.`)
         : missing("magnitude", "Magnitude"),
       isNum(b.acceleration)
-        ? el("li", `Acceleration ${p1(b.acceleration)} of 40: the last month's return annualised minus the last quarter's, (1 + r21)^12 − (1 + r63)^4, is ${b.acceleration_input.toFixed(2)}; `
-          + `the 20-day average ${b.sma.sma20_10_days_earlier ? `moved from ${money(b.sma.sma20_10_days_earlier)} to ${money(b.sma.sma20)} in 10 days, ` : ""}a slope of ${b.slope.toFixed(2)}; `
-          + `20 + 30 × (0.7 × ${b.acceleration_input.toFixed(2)} + 0.3 × ${b.slope.toFixed(2)}) = ${p1(accRaw)}${clampNote(accRaw, 0, 40)}.`)
+        ? el("li", "Acceleration ", points("acceleration", b.acceleration, 40),
+          `: from the last month's return annualised minus the last quarter's, (1 + r21)^12 − (1 + r63)^4 = ${b.acceleration_input.toFixed(2)}, `
+          + `and the slope of the 20-day average, ${b.slope.toFixed(2)}${isNum(earlier) ? ` (it moved from ${money(earlier)} to ${money(b.sma.sma20)} in 10 days)` : ""}.`)
         : missing("acceleration", "Acceleration"))));
 
   // Technical momentum.
-  const rsi = b.rsi;
-  let rsiWords = "";
-  if (isNum(rsi)) {
-    if (rsi < 30) rsiWords = "below 30 (oversold) scores 0";
-    else if (rsi < 50) rsiWords = `between 30 and 50 scores 5 × (RSI − 30) = ${p1(5 * (rsi - 30))}`;
-    else if (rsi <= 70) rsiWords = "between 50 and 70, the model's healthy range, scores 100";
-    else if (rsi <= 90) rsiWords = `between 70 and 90 (getting overbought) scores 100 − 5 × (RSI − 70) = ${p1(100 - 5 * (rsi - 70))}`;
-    else rsiWords = "above 90 (overbought) scores 0";
-  }
-  const volRaw = isNum(b.volume_ratio) ? 50 * b.volume_ratio : null;
-  const rocRaw = isNum(b.roc) ? 50 + 10 * b.roc : null;
   sections.push(el("section",
     el("h3", el("span", "Technical momentum"), el("span#bd-technical", `${p1(b.technical_momentum)} / 100`)),
-    el("p", "40% RSI score, 30% volume score, 30% rate-of-change score."),
+    el("p", "The RSI, volume and rate-of-change scores (each 0–100), weighted together."),
     el("ul",
-      isNum(b.rsi_score) ? el("li", `RSI score ${p1(b.rsi_score)}: the 14-day RSI is ${p1(rsi)}; ${rsiWords}.`) : missing("rsi", "RSI"),
+      isNum(b.rsi_score) ? el("li", "RSI score ", points("rsi-score", b.rsi_score, 100), `: the 14-day RSI is ${p1(b.rsi)}.`) : missing("rsi", "RSI"),
       isNum(b.volume_score)
-        ? el("li", `Volume score ${p1(b.volume_score)}: the day's volume was ${b.volume_ratio.toFixed(2)}× the average of the 30 sessions before; 50 × ${b.volume_ratio.toFixed(2)} = ${p1(volRaw)}${clampNote(volRaw, 0, 100)}.`)
+        ? el("li", "Volume score ", points("volume-score", b.volume_score, 100), `: the day's volume was ${b.volume_ratio.toFixed(2)}× the average of the 30 sessions before.`)
         : missing("volume", "Volume score"),
       isNum(b.roc_score)
-        ? el("li", `Rate-of-change score ${p1(b.roc_score)}: the price changed ${b.roc >= 0 ? "+" : ""}${b.roc.toFixed(2)}% over 10 trading days; 50 + 10 × ${b.roc.toFixed(2)} = ${p1(rocRaw)}${clampNote(rocRaw, 0, 100)}.`)
+        ? el("li", "Rate-of-change score ", points("roc-score", b.roc_score, 100), `: the price changed ${b.roc >= 0 ? "+" : ""}${b.roc.toFixed(2)}% over 10 trading days.`)
         : missing("roc", "Rate of change"))));
 
   // Relative momentum.
   const gap = b.relative_gap;
-  const relRaw = isNum(gap) ? (gap >= 0 ? 50 + 1000 * gap : 50 + 500 * gap) : null;
   sections.push(el("section",
     el("h3", el("span", "Relative momentum"), el("span#bd-relative", isNum(b.relative_momentum) ? `${p1(b.relative_momentum)} / 100` : "left out")),
     el("ul", isNum(b.relative_momentum)
       ? el("li", `Over 1 month it returned ${signedPct(r.r21)} against ${signedPct(b.benchmark_return_21)} for its benchmark ${b.benchmark}: `
-        + `${gap >= 0 ? "ahead" : "behind"} by ${Math.abs(gap * 100).toFixed(1)} percentage points; `
-        + `${gap >= 0 ? `50 + 1000 × ${gap.toFixed(3)}` : `50 + 500 × (${gap.toFixed(3)})`} = ${p1(relRaw)}${clampNote(relRaw, 0, 100)}.`)
+        + `${gap >= 0 ? "ahead" : "behind"} by ${Math.abs(gap * 100).toFixed(1)} percentage points.`)
       : missing("relative", `Relative momentum against ${b.benchmark}`))));
 
-  // The composite and the rating.
+  // The composite and the rating, as the API gives them.
   const w = b.weights || {};
-  const band = RATING_BANDS.find(([lo]) => b.overall_momentum_score >= lo);
-  const parts = [["price", b.price_momentum], ["technical", b.technical_momentum], ["relative", b.relative_momentum]]
-    .filter(([, v]) => isNum(v));
-  const wsum = parts.reduce((acc, [k]) => acc + (w[k] || 0), 0) || 1;
+  const parts = [["price", b.price_momentum], ["technical", b.technical_momentum], ["relative", b.relative_momentum]];
   sections.push(el("section",
     el("h3", el("span", "Overall score"), el("span#bd-overall", `${num(b.overall_momentum_score)} / 100`)),
-    el("p", `${parts.map(([k, v]) => `${((w[k] || 0) / wsum).toFixed(2)} × ${p1(v)} (${k})`).join(" + ")} = ${num(b.overall_momentum_score)}`
-      + `${wsum < 0.999 ? " — the weights of what was left out are shared among the rest" : ""}. `,
-      "That is ", ratingBadge(b.rating), ` — ${band && isFinite(band[0]) ? `${band[0]} or more` : "below 35"} is “${band ? band[1] : b.rating}”.`),
+    el("p", `The weighted mean of ${parts.map(([k, v]) => `${k} ${isNum(v) ? p1(v) : "(left out)"} × ${isNum(w[k]) ? w[k].toFixed(2) : "—"}`).join(", ")}`
+      + `${b.complete ? "" : " — the weights of what was left out are shared among the rest"}. `,
+      "That is ", ratingBadge(b.rating), "."),
     b.complete ? null : el("div.note-box", el("strong", "Left out: "), (b.left_out || []).map((l) => `${l.name} (${l.reason})`).join("; "))));
 
   clear(box,

@@ -14,15 +14,13 @@ from backend.errors import InvalidInput, PriceFileError
 from backend.market_data.bars import BAR_COLUMNS
 from backend.market_data.providers import csv_file
 from backend.market_data.providers.csv_file import read_price_file
+from tests.support.real_prices import NEEDS_SHARED, SHARED_PRICES
 
 pytestmark = pytest.mark.unit
 
-SHARED_PRICES = (
-    Path(__file__).resolve().parents[3].parent / "shared" / "data" / "sp500_daily_2016_2021.csv.gz"
-)
 
 LONG_HEADER = "date,ticker,open,high,low,close,adj_close,volume,dividend,split"
-# Real rows from /work/shared/data/sp500_daily_2016_2021.csv.gz (AAPL's 4-for-1 split).
+# Real rows from ../shared/data/sp500_daily_2016_2021.csv.gz (AAPL's 4-for-1 split).
 AAPL_0828 = "2020-08-28,AAPL,504.05,505.77,498.31,499.23,124.405824223,46907479,0.0,1.0"
 AAPL_0831 = "2020-08-31,AAPL,127.58,131.0,126.0,129.04,128.624702503,223505733,0.0,4.0"
 MSFT_0819 = "2020-08-19,MSFT,211.49,212.1,209.25,209.7,208.666618477,27627561,0.51,1.0"
@@ -269,7 +267,9 @@ def test_a_structural_error_is_reported_after_earlier_bad_values(tmp_path: Path)
     assert err.line == 3 and err.reason == "expected 10 fields as in the header, found 3"
 
 
-@pytest.mark.skipif(not SHARED_PRICES.is_file(), reason=f"{SHARED_PRICES} is not here")
+@pytest.mark.skipif(
+    not SHARED_PRICES.is_file(), reason=f"{NEEDS_SHARED}: {SHARED_PRICES} not found"
+)
 def test_the_full_shared_file_reads_fast_and_whole() -> None:
     # CPU time, not wall time: on a loaded machine the wall clock measures the neighbours.
     started = time.process_time()

@@ -21,12 +21,13 @@ from backend.market_data.sample import (
     build_sample,
     read_sample_securities,
 )
+from tests.support.real_prices import NEEDS_SHARED, SHARED_DATA, SHARED_PRICES
 
 pytestmark = pytest.mark.unit
 
-SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"
 needs_shared = pytest.mark.skipif(
-    not (SHARED / "sp500_daily_2016_2021.csv.gz").is_file(), reason=f"no shared data at {SHARED}"
+    not SHARED_PRICES.is_file(),
+    reason=f"rebuilding the sample {NEEDS_SHARED}: {SHARED_PRICES} not found",
 )
 
 FIRST, LAST = dt.date(2019, 4, 1), dt.date(2021, 4, 21)
@@ -145,15 +146,19 @@ def test_provenance_says_what_was_cut_and_how() -> None:
     assert "Pooksoft/PooksoftSP500EquityPriceDataSet" in text
     assert "robertmartin8/PyPortfolioOpt" in text
     assert "AMCR, CARR, CTVA, OTIS, VTRS" in text
+    assert "(`../shared/data`)" in text  # relative to the repository, no machine's path
 
 
 @needs_shared
 def test_rebuilding_from_the_shared_data_gives_the_same_files(tmp_path: Path) -> None:
-    summary = build_sample(SHARED, tmp_path)
+    shipped = (SAMPLE_DIR / "PROVENANCE.md").read_text(encoding="utf-8")
+    command = "python -m backend.market_data.sample build --shared ../shared/data"
+    summary = build_sample(SHARED_DATA, tmp_path, command=command)
+    assert (tmp_path / "PROVENANCE.md").read_text(encoding="utf-8") == shipped
     assert summary["rows"] == 261_105 and summary["tickers"] == 505
     assert (tmp_path / "prices.csv.gz").read_bytes() == SAMPLE_PRICES.read_bytes()
     assert (tmp_path / "constituents.csv").read_bytes() == SAMPLE_CONSTITUENTS.read_bytes()
-    assert (SHARED / "sp500_constituents.csv").read_bytes() == SAMPLE_CONSTITUENTS.read_bytes()
+    assert (SHARED_DATA / "sp500_constituents.csv").read_bytes() == SAMPLE_CONSTITUENTS.read_bytes()
 
 
 def test_build_refuses_missing_inputs_and_bad_start(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from yfinance.exceptions import YFPricesMissingError, YFRateLimitError, YFTzMiss
 from backend.errors import InvalidInput, ProviderUnavailable
 from backend.market_data.bars import BAR_COLUMNS
 from backend.market_data.providers.yahoo import YFinanceProvider, frame_to_bars
+from tests.support.real_prices import SLICE_PRICES
 
 pytestmark = [
     pytest.mark.unit,
@@ -34,9 +35,6 @@ pytestmark = [
 ]
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "yfinance"
-SHARED_PRICES = (
-    Path(__file__).resolve().parents[3].parent / "shared" / "data" / "sp500_daily_2016_2021.csv.gz"
-)
 
 
 def _load_fake_yahoo() -> ModuleType:
@@ -187,11 +185,8 @@ def test_bars_are_as_traded_not_split_adjusted() -> None:
 
 
 def test_bars_equal_the_shared_as_traded_prices() -> None:
-    if not SHARED_PRICES.is_file():
-        pytest.skip(
-            f"real price file not found: {SHARED_PRICES} (shared/ must sit beside the repo)"
-        )
-    with gzip.open(SHARED_PRICES, "rt") as handle:
+    # The shared file's rows, as shipped in the tests' slice of it (AAPL and MSFT are there).
+    with gzip.open(SLICE_PRICES, "rt") as handle:
         shared = pd.read_csv(handle, dtype={"date": str, "ticker": str})
     shared = shared[(shared["date"] >= str(FIRST)) & (shared["date"] <= str(LAST))]
     for symbol in ["AAPL", "MSFT"]:

@@ -1,7 +1,7 @@
-"""Real prices for the momentum tests: the shared S&P 500 file (2016-2021) and SPY, loaded once.
-
-The data sit beside the repository (``../shared/data``, as CI clones it); tests that need them are
-skipped with the reason when the files are absent.
+"""Real prices for the momentum tests, loaded once: the slice of the shared S&P 500 file
+(2016-2021) and SPY shipped in ``tests/fixtures/real_prices/`` (see ``tests.support.real_prices``),
+and, for the whole-universe checks only, the full shared file in ``../shared/data`` (skipped with
+the reason when it is absent).
 """
 
 from __future__ import annotations
@@ -13,22 +13,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-SHARED_DATA = REPO_ROOT / ".." / "shared" / "data"
-SP500_FILE = SHARED_DATA / "sp500_daily_2016_2021.csv.gz"
-SPY_FILE = SHARED_DATA / "spy_adj_close_1993_2024.csv"
+from tests.support.real_prices import NEEDS_SHARED, SHARED_PRICES, SLICE_PRICES, SLICE_SPY
 
 Panel = tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]
 PanelMaker = Callable[[Sequence[str]], Panel]
 
 
-@pytest.fixture(scope="session")
-def sp500_bars() -> pd.DataFrame:
-    """The long-format real bars (date, ticker, adj_close, volume, split) of all 504 tickers."""
-    if not SP500_FILE.is_file():
-        pytest.skip(f"real price file not found: {SP500_FILE} (shared/ must sit beside the repo)")
+def read_bars(path: Path) -> pd.DataFrame:
+    """The long-format real bars (date, ticker, adj_close, volume, split) of a price file."""
     bars = pd.read_csv(
-        SP500_FILE,
+        path,
         usecols=["date", "ticker", "adj_close", "volume", "split"],
         parse_dates=["date"],
         dtype={"ticker": str, "adj_close": np.float64, "volume": np.float64, "split": np.float64},
@@ -36,35 +30,22 @@ def sp500_bars() -> pd.DataFrame:
     return bars.sort_values(["ticker", "date"], kind="stable").reset_index(drop=True)
 
 
-@pytest.fixture(scope="session")
-def spy_close(sp500_bars: pd.DataFrame) -> pd.Series:
-    """SPY's real adjusted close, clipped to the dates of the S&P 500 file."""
-    if not SPY_FILE.is_file():
-        pytest.skip(f"real SPY file not found: {SPY_FILE} (shared/ must sit beside the repo)")
-    spy = pd.read_csv(SPY_FILE, parse_dates=["date"]).set_index("date")["adj_close"]
-    first, last = sp500_bars["date"].min(), sp500_bars["date"].max()
-    return spy.loc[first:last].astype(np.float64)
-
-
-@pytest.fixture(scope="session")
-def make_panel(sp500_bars: pd.DataFrame, spy_close: pd.Series) -> PanelMaker:
-    """``make_panel(tickers)`` -> (close, volume, split) dates x tickers, with SPY as a column."""
+def panel_maker(bars: pd.DataFrame, spy: pd.Series) -> PanelMaker:
+    """``make(tickers)`` -> (close, volume, split) dates x tickers, with SPY as a column."""
 
     def build(tickers: Sequence[str]) -> Panel:
-        rows = sp500_bars[sp500_bars["ticker"].isin(list(tickers))]
+        rows = bars[bars["ticker"].isin(list(tickers))]
         missing = sorted(set(tickers) - set(rows["ticker"]) - {"SPY"})
         assert not missing, f"tickers not in the real file: {missing}"
         dates = (
-            pd.DatetimeIndex(rows["date"].unique())
-            .union(pd.DatetimeIndex(spy_close.index))
-            .sort_values()
+            pd.DatetimeIndex(rows["date"].unique()).union(pd.DatetimeIndex(spy.index)).sort_values()
         )
         wide = {
             field: rows.pivot(index="date", columns="ticker", values=field).reindex(dates)
             for field in ("adj_close", "volume", "split")
         }
         close, volume, split = wide["adj_close"], wide["volume"], wide["split"]
-        close["SPY"] = spy_close.reindex(dates)
+        close["SPY"] = spy.reindex(dates)
         volume["SPY"] = np.nan  # the SPY file has no volume
         split["SPY"] = np.where(close["SPY"].notna(), 1.0, np.nan)
         order = [t for t in tickers if t != "SPY"] + ["SPY"]
@@ -72,3 +53,30 @@ def make_panel(sp500_bars: pd.DataFrame, spy_close: pd.Series) -> PanelMaker:
         return close, volume, split
 
     return build
+
+
+@pytest.fixture(scope="session")
+def sp500_bars() -> pd.DataFrame:
+    """The shipped slice's bars: the tickers the tests name, 2016-01-04 .. 2021-04-21."""
+    return read_bars(SLICE_PRICES)
+
+
+@pytest.fixture(scope="session")
+def spy_close() -> pd.Series:
+    """SPY's real adjusted close over the S&P 500 file's dates (2016-01-04 .. 2021-04-21)."""
+    spy = pd.read_csv(SLICE_SPY, parse_dates=["date"]).set_index("date")["adj_close"]
+    return spy.astype(np.float64)
+
+
+@pytest.fixture(scope="session")
+def make_panel(sp500_bars: pd.DataFrame, spy_close: pd.Series) -> PanelMaker:
+    """``make_panel(tickers)`` over the shipped slice."""
+    return panel_maker(sp500_bars, spy_close)
+
+
+@pytest.fixture(scope="session")
+def universe_bars() -> pd.DataFrame:
+    """The full shared file's bars (all 504 tickers), for the whole-universe checks only."""
+    if not SHARED_PRICES.is_file():
+        pytest.skip(f"{NEEDS_SHARED}: {SHARED_PRICES} not found")
+    return read_bars(SHARED_PRICES)

@@ -1,5 +1,6 @@
 """Correlation matrix and diversification ratio: against pandas and numpy on real prices (the
-shared 2016-2021 S&P 500 file, and the shipped sample), and small cases worked by hand."""
+tests' slice of the shared 2016-2021 S&P 500 file, and the shipped sample), and small cases worked
+by hand."""
 
 from __future__ import annotations
 
@@ -16,11 +17,10 @@ from backend.portfolios.correlation import (
     daily_returns,
     diversification_ratio,
 )
+from tests.support.real_prices import SLICE_PRICES
 
 pytestmark = pytest.mark.unit
 
-SP500_FILE = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
-SP500_FILE = SP500_FILE / "sp500_daily_2016_2021.csv.gz"
 # Late listings (CARR, OTIS 2020; CTVA, AMCR 2019), a delisting (VAR) and long histories.
 TICKERS = [
     "AAPL", "MSFT", "NVDA", "AMD", "INTC", "DLR", "EQIX", "AMT", "CCI", "IRM", "JCI", "FCX",
@@ -39,9 +39,7 @@ def wide_adj(path: Path) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def shared_adj() -> pd.DataFrame:
-    if not SP500_FILE.is_file():
-        pytest.skip(f"real price file not found: {SP500_FILE} (shared/ must sit beside the repo)")
-    return wide_adj(SP500_FILE)
+    return wide_adj(SLICE_PRICES)
 
 
 @pytest.fixture(scope="module")
