@@ -120,11 +120,6 @@ def shift(x: FloatArray, n: int) -> FloatArray:
     return out
 
 
-def closes_up_to(close: FloatArray) -> IntArray:
-    """Closes up to and including each date row, per ticker."""
-    return np.cumsum(has_close(close), axis=0, dtype=np.int64)
-
-
 def forward_fill(x: FloatArray, present: BoolArray) -> FloatArray:
     """``x`` on the last row at or before each row where ``present`` is true (NaN before it)."""
     rows = np.arange(x.shape[0])[:, np.newaxis]
