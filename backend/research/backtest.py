@@ -33,15 +33,17 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from backend.errors import START_NOT_AFTER_END, InvalidInput
-from backend.research.models import average_rank, forward_fill, has_close
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
+from backend.momentum.panel import (
+    BoolArray,
+    FloatArray,
+    IntArray,
+    average_rank,
+    forward_fill,
+    has_close,
+)
 
 REBALANCE_FREQUENCIES: Final = ("weekly", "monthly", "quarterly")
 _PERIOD: Final = {"weekly": "W", "monthly": "M", "quarterly": "Q"}

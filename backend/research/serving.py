@@ -22,8 +22,9 @@ from backend.errors import (
     InvalidInput,
     NotFound,
 )
+from backend.momentum.panel import percentile_rank
 from backend.momentum.universes import ALL, not_a_member
-from backend.research.models import MomentumModel, get_model, percentile_rank
+from backend.research.models import MomentumModel, get_model
 from backend.research.schemas import (
     ModelBatchEntry,
     ModelBatchError,
