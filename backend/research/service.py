@@ -116,8 +116,10 @@ class ResearchService:
 
     # ------------------------------------------------------------------ state
 
-    def state(self) -> VersionState:
-        book = self.momentum.book()
+    def state(self, version: int | None = None) -> VersionState:
+        """What is computed for data version `version` or newer (the momentum service's book;
+        the store's version now when None)."""
+        book = self.momentum.book(version)
         state = self._state
         if state is not None and state.book is book:
             return state
