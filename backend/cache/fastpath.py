@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from backend.cache.keys import score_key
-from backend.cache.request import request_reads
+from backend.cache.request import READS_SCOPE_KEY, RequestReads
 from backend.cache.service import ScoreCache
 from backend.market_data.bars import TICKER_RE
 from backend.momentum.dates import is_future
@@ -100,12 +100,13 @@ class ScoreFastPath:
             return None
         as_of, universe = query
         cache = self.cache()
-        # The version read here is the request's: on a miss the route uses it (and skips the
-        # lookup of the same key) rather than reading either again.
-        reads = request_reads(scope)
         try:
-            version = await cache.version_of(reads)
+            version = await cache.data_version()
             key = score_key(cache.tag, version, ticker.upper(), as_of, universe)
-            return await cache.lookup(key, reads)
+            body = await cache.lookup(key)
         except Exception:  # the route answers it, with the error in the one shape
             return None
+        if body is None:
+            # The route reuses the version read here, and skips the lookup of the same key.
+            scope[READS_SCOPE_KEY] = RequestReads(version, key)
+        return body

@@ -13,10 +13,10 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-SCOPE_KEY = "alphavelocity.reads"
+READS_SCOPE_KEY = "alphavelocity.reads"
 
 
-@dataclass
+@dataclass(slots=True)
 class RequestReads:
     version: int | None = None
     missed: str | None = None
@@ -28,8 +28,8 @@ class RequestReads:
 
 def request_reads(scope: MutableMapping[str, Any]) -> RequestReads:
     """The reads of the request whose ASGI scope this is (made on first use)."""
-    reads = scope.get(SCOPE_KEY)
+    reads = scope.get(READS_SCOPE_KEY)
     if not isinstance(reads, RequestReads):
         reads = RequestReads()
-        scope[SCOPE_KEY] = reads
+        scope[READS_SCOPE_KEY] = reads
     return reads

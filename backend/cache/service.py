@@ -125,13 +125,11 @@ class ScoreCache:
 
         return await self.flight.do(key, produce), False
 
-    async def lookup(self, key: str, reads: RequestReads) -> bytes | None:
-        """The cached answer, counted as a hit; None (and not counted, but noted in `reads`)
-        when absent: the caller then goes the `cached` way, which counts the miss."""
+    async def lookup(self, key: str) -> bytes | None:
+        """The cached answer, counted as a hit; None (and not counted) when absent: the
+        caller then goes the `cached` way, which counts the miss."""
         value = await self.backend.get(key)
-        if value is None:
-            reads.missed = key
-        else:
+        if value is not None:
             self.hits += 1
         return value
 
