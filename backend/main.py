@@ -35,6 +35,9 @@ from backend.observability.logging import configure_logging
 from backend.observability.metrics import Metrics
 from backend.observability.middleware import RequestObservabilityMiddleware
 from backend.portfolios.service import PortfolioService
+from backend.research.answers import ScoreAnswers
+from backend.research.service import ResearchService
+from backend.research.serving import ModelScores
 from backend.scheduler import build_scheduler
 from backend.startup import prepare_database
 from backend.web.docs import install_docs
@@ -102,6 +105,10 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
     app.state.store = store
     app.state.momentum = momentum
     app.state.cache = cache
+    # The other published models (?model=, /research) read the momentum service's score book.
+    app.state.research = ResearchService(momentum)
+    app.state.model_scores = ModelScores(app.state.research)
+    app.state.answers = ScoreAnswers(momentum, app.state.model_scores, cache.tag)
     app.state.on_demand = on_demand
     app.state.metrics = metrics
     app.state.scheduler = scheduler

@@ -95,7 +95,7 @@ class StaticMomentum:
     def __init__(self, book: ScoreBook) -> None:
         self._book = book
 
-    def book(self) -> ScoreBook:
+    def book(self, version: int | None = None) -> ScoreBook:
         return self._book
 
 

@@ -22,7 +22,6 @@ from backend.market_data.ingest import load_sample
 from backend.market_data.store import PriceStore
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
 
 def make_settings(database_url: str, **overrides: object) -> Settings:

@@ -13,6 +13,9 @@ from backend.config import Settings
 from backend.market_data.store import PriceStore
 from backend.momentum.service import MomentumService
 from backend.portfolios.service import PortfolioService
+from backend.research.answers import ScoreAnswers
+from backend.research.service import ResearchService
+from backend.research.serving import ModelScores
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -35,10 +38,27 @@ async def get_cache(request: Request) -> ScoreCache:
     return cache
 
 
+async def get_answers(request: Request) -> ScoreAnswers:
+    answers: ScoreAnswers = request.app.state.answers
+    return answers
+
+
+async def get_model_scores(request: Request) -> ModelScores:
+    scores: ModelScores = request.app.state.model_scores
+    return scores
+
+
+async def get_research(request: Request) -> ResearchService:
+    service: ResearchService = request.app.state.research
+    return service
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 StoreDep = Annotated[PriceStore, Depends(get_store)]
 MomentumDep = Annotated[MomentumService, Depends(get_momentum)]
 CacheDep = Annotated[ScoreCache, Depends(get_cache)]
+AnswersDep = Annotated[ScoreAnswers, Depends(get_answers)]
+ResearchDep = Annotated[ResearchService, Depends(get_research)]
 
 
 def get_portfolios(request: Request) -> PortfolioService:

@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from backend.cache.keys import score_key
+from backend.cache.request import READS_SCOPE_KEY, RequestReads
 from backend.cache.service import ScoreCache
 from backend.market_data.bars import TICKER_RE
 from backend.momentum.dates import is_future
@@ -99,8 +100,13 @@ class ScoreFastPath:
             return None
         as_of, universe = query
         cache = self.cache()
-        symbol = ticker.upper()
         try:
-            return await cache.lookup(lambda v: score_key(cache.tag, v, symbol, as_of, universe))
+            version = await cache.data_version()
+            key = score_key(cache.tag, version, ticker.upper(), as_of, universe)
+            body = await cache.lookup(key)
         except Exception:  # the route answers it, with the error in the one shape
             return None
+        if body is None:
+            # The route reuses the version read here, and skips the lookup of the same key.
+            scope[READS_SCOPE_KEY] = RequestReads(version, key)
+        return body

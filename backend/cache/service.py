@@ -1,5 +1,8 @@
 """The cache as the API uses it: answers as JSON bytes, keyed on the data version, computed
-once under concurrency (single-flight), counted (hits, misses, computations)."""
+once under concurrency (single-flight), counted (hits, misses, computations).
+
+The data version is read here only (`data_version`, through the gate that shares reads), once
+per request (`version_of`); the answer methods take keys and versions already read."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from backend.cache.base import CacheBackend
 from backend.cache.keys import score_key
+from backend.cache.request import RequestReads
 from backend.cache.singleflight import SingleFlight
 from backend.cache.version import DataVersionGate, DataVersionTimeout
 from backend.db.faults import database_unavailable
@@ -86,19 +90,26 @@ class ScoreCache:
                 raise
             raise unavailable from exc
 
+    async def version_of(self, reads: RequestReads) -> int:
+        """The data version of one request: read on its first use, the same afterwards."""
+        if reads.version is None:
+            reads.version = await self.data_version()
+        return reads.version
+
     # ------------------------------------------------------------ one answer
 
     async def cached(
-        self, make_key: Callable[[int], str], compute: Callable[[], BaseModel]
+        self, key: str, compute: Callable[[], BaseModel], reads: RequestReads | None = None
     ) -> tuple[bytes, bool]:
-        """(JSON bytes, served from cache?). `make_key(data_version)` names the answer;
-        `compute` (blocking; run in a worker thread) makes it on a miss. Errors that `compute`
-        raises reach every waiter and are never cached."""
-        key = make_key(await self.data_version())
-        value = await self.backend.get(key)
-        if value is not None:
-            self.hits += 1
-            return value, True
+        """(JSON bytes, served from cache?) of the answer named `key` (which carries the data
+        version); `compute` (blocking; run in a worker thread) makes it on a miss. A key the
+        request already looked up in vain (`reads.missed`) is not looked up again. Errors that
+        `compute` raises reach every waiter and are never cached."""
+        if reads is None or reads.missed != key:
+            value = await self.backend.get(key)
+            if value is not None:
+                self.hits += 1
+                return value, True
         self.misses += 1
 
         async def produce() -> bytes:
@@ -114,10 +125,10 @@ class ScoreCache:
 
         return await self.flight.do(key, produce), False
 
-    async def lookup(self, make_key: Callable[[int], str]) -> bytes | None:
+    async def lookup(self, key: str) -> bytes | None:
         """The cached answer, counted as a hit; None (and not counted) when absent: the
         caller then goes the `cached` way, which counts the miss."""
-        value = await self.backend.get(make_key(await self.data_version()))
+        value = await self.backend.get(key)
         if value is not None:
             self.hits += 1
         return value
@@ -129,14 +140,15 @@ class ScoreCache:
 
     async def batch_entries(
         self,
+        version: int,
         tickers: Sequence[str],
         as_of: dt.date | None,
         compute: Callable[[list[str]], BatchResponse],
     ) -> tuple[list[tuple[bytes, bool]], int, int]:
-        """(JSON of one BatchEntry, has a score?) per ticker (universe `all`), in order, plus
-        (hits, misses). Cached scores are read with one multi-get; the missing ones are
-        computed together in one call of `compute` and stored with one pipeline."""
-        version = await self.data_version()
+        """(JSON of one BatchEntry, has a score?) per ticker (universe `all`) for data version
+        `version`, in order, plus (hits, misses). Cached scores are read with one multi-get;
+        the missing ones are computed together in one call of `compute` (for that version)
+        and stored with one pipeline."""
         keys = [self._score_key(version, t, as_of) for t in tickers]
         values = await self.backend.get_many(keys)
         missing = sorted({t for t, v in zip(tickers, values) if v is None})

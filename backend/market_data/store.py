@@ -171,15 +171,6 @@ class PriceStore:
         with Session(self.engine) as s:
             return [(a, t) for a, t in s.execute(select(TickerAlias.alias, TickerAlias.ticker))]
 
-    def aliases_of(self, ticker: str) -> list[str]:
-        with Session(self.engine) as s:
-            rows = s.execute(
-                select(TickerAlias.alias, TickerAlias.ticker).where(
-                    (TickerAlias.alias == ticker) | (TickerAlias.ticker == ticker)
-                )
-            ).all()
-        return sorted({b if a == ticker else a for a, b in rows})
-
     def last_bar_dates(self, tickers: Iterable[str] | None = None) -> dict[str, dt.date]:
         stmt = select(DailyBar.ticker, func.max(DailyBar.date)).group_by(DailyBar.ticker)
         if tickers is not None:

@@ -6,7 +6,8 @@ ticker and every requested date, using the pure functions of :mod:`backend.momen
 
 How it stays exact and vectorised
 ---------------------------------
-A ticker's own trading days define its windows (no forward fill). The closes are *compacted*:
+A ticker's own trading days define its windows (no forward fill). The closes are *compacted*
+(:mod:`backend.momentum.panel`, shared with the research models):
 row ``i`` of column ``j`` holds the ``i``-th close of ticker ``j`` (``NaN`` padding after its last
 one), and ``order[i, j]`` maps it back to its date row. Every shift and rolling window on that
 layout is exact per ticker and still one array operation for the whole universe; Wilder's RSI
@@ -40,13 +41,10 @@ from backend.momentum.model import (
     ROC_PERIOD,
     SLOPE_LAG,
     VOLUME_WINDOW,
-    FloatArray,
     acceleration,
     acceleration_score,
     composite_score,
-    lag,
     magnitude_score,
-    percentile_rank,
     period_return,
     price_score,
     rate_of_change,
@@ -66,6 +64,14 @@ from backend.momentum.model import (
     weighted_return,
     wilder_averages,
     wilder_averages_last,
+)
+from backend.momentum.panel import (
+    FloatArray,
+    compaction,
+    gather,
+    lag,
+    percentile_rank,
+    valid_positions,
 )
 
 __all__ = [
@@ -345,24 +351,6 @@ def _output_rows(rows: Sequence[int] | None, n_dates: int) -> IntArray:
     return every[picked]
 
 
-def _compaction(mask: BoolArray) -> tuple[IntArray, IntArray]:
-    """``(order, n_total)``: ``order[i, j]`` is the date row of ticker j's i-th close (entries past
-    ``n_total[j]`` point at rows without a close), ``n_total[j]`` its number of closes."""
-    n_total = mask.sum(axis=0, dtype=np.int64)
-    length = int(n_total.max()) if n_total.size else 0
-    order = np.argsort(~np.asfortranarray(mask), axis=0, kind="stable")[:length]
-    return np.asfortranarray(order, dtype=np.int64), n_total
-
-
-def _gather(values: FloatArray, order: IntArray, valid: BoolArray) -> FloatArray:
-    """The compacted (left-aligned, F-ordered) copy of a dates x tickers array."""
-    flat = np.asfortranarray(values).ravel(order="F")
-    index = order + values.shape[0] * np.arange(values.shape[1], dtype=np.int64)[np.newaxis, :]
-    out = np.asfortranarray(np.take(flat, index))
-    out[~valid] = np.nan
-    return out
-
-
 # --------------------------------------------------------------------------- indicators
 
 
@@ -401,10 +389,10 @@ def _compacted_indicators(
 ) -> dict[str, FloatArray]:
     """Indicators of the pairs (``pos[m]``-th close of column ``col[m]``) from the whole panel:
     each series function runs once on the compacted arrays; RSI by the Wilder recursion."""
-    order, n_total = _compaction(mask)
-    valid = np.arange(order.shape[0], dtype=np.int64)[:, np.newaxis] < n_total[np.newaxis, :]
-    compact_close = _gather(c, order, valid)
-    full = _series_indicators(compact_close, _gather(v, order, valid), _gather(s, order, valid))
+    order, n_total = compaction(mask)
+    valid = valid_positions(order, n_total)
+    compact_close = gather(c, order, valid)
+    full = _series_indicators(compact_close, gather(v, order, valid), gather(s, order, valid))
     full["avg_gain"], full["avg_loss"] = wilder_averages(compact_close)
     flat = pos + order.shape[0] * col  # column-major flat index of (pos, col)
     return {name: _take_fortran(a, flat, pos, col) for name, a in full.items()}
@@ -492,9 +480,8 @@ def _benchmark_returns(
     r21 = np.full(pair_col.shape, np.nan)
     if ok.any():
         used = np.unique(b[ok])
-        order, n_total = _compaction(mask[:, used])
-        valid = np.arange(order.shape[0], dtype=np.int64)[:, np.newaxis] < n_total[np.newaxis, :]
-        closes = _gather(c[:, used], order, valid)
+        order, n_total = compaction(mask[:, used])
+        closes = gather(c[:, used], order, valid_positions(order, n_total))
         k, local = count[ok] - 1, np.searchsorted(used, b[ok])
         with np.errstate(divide="ignore", invalid="ignore"):
             r21[ok] = closes[k, local] / closes[k - 21, local] - 1.0

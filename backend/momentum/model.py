@@ -24,9 +24,10 @@ import numpy as np
 import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.signal import lfilter
-from scipy.stats import rankdata
 
-FloatArray = npt.NDArray[np.float64]
+# The model's percentile rank is the panel operation (re-exported with the model's formulas).
+from backend.momentum.panel import FloatArray, as_float, lag
+from backend.momentum.panel import percentile_rank as percentile_rank  # noqa: F401
 
 # Trend points and weights of the model (the composite weights are settings, see the engine).
 TREND_POINTS: Final = (7.0, 6.0, 7.0)  # C > SMA_20, C > SMA_50, C > SMA_200
@@ -42,26 +43,9 @@ RATINGS: Final = ((80.0, "Strong Buy"), (65.0, "Buy"), (50.0, "Hold"), (35.0, "W
 LOWEST_RATING: Final = "Sell"
 
 
-def _as_float(x: npt.ArrayLike) -> FloatArray:
-    return np.asarray(x, dtype=np.float64)
-
-
-def lag(x: npt.ArrayLike, n: int) -> FloatArray:
-    """``y[t] = x[t - n]`` along axis 0 (``n`` rows earlier); ``NaN`` for the first ``n`` rows."""
-    a = _as_float(x)
-    if n < 0:
-        raise ValueError("lag needs n >= 0")
-    out = np.full_like(a, np.nan)
-    if n == 0:
-        out[...] = a
-    elif n < a.shape[0]:
-        out[n:] = a[:-n]
-    return out
-
-
 def period_return(close: npt.ArrayLike, n: int) -> FloatArray:
     """The n-day return ``r(n) = C_t / C_{t-n} - 1`` (needs n + 1 closes)."""
-    c = _as_float(close)
+    c = as_float(close)
     with np.errstate(divide="ignore", invalid="ignore"):
         return c / lag(c, n) - 1.0
 
@@ -73,7 +57,7 @@ def rolling_mean(x: npt.ArrayLike, window: int) -> FloatArray:
     sums each contiguous window pairwise), not as a difference of running sums: the rounding
     error stays within a few ulps of the mean whatever the history length.
     """
-    a = np.asfortranarray(_as_float(x))
+    a = np.asfortranarray(as_float(x))
     if window < 1:
         raise ValueError("rolling_mean needs window >= 1")
     out = np.full_like(a, np.nan)
@@ -102,7 +86,7 @@ def trend_score(
     mean carries a few ulps of rounding either way, which must not earn the points. Genuine gaps
     in the real data go down to ~2e-13 relative (NWSA 2020-04-15) and are kept.
     """
-    c, s20, s50, s200 = (_as_float(v) for v in (close, sma20, sma50, sma200))
+    c, s20, s50, s200 = (as_float(v) for v in (close, sma20, sma50, sma200))
     p20, p50, p200 = TREND_POINTS
     margin = TIE_TOLERANCE * np.abs(c)
     has200 = np.isfinite(s200)
@@ -131,13 +115,13 @@ def rescaled_weighted_sum(
     weight: FloatArray | float = 0.0
     complete: npt.NDArray[np.bool_] | bool = True
     for w, x in required:
-        term = w * _as_float(x)
+        term = w * as_float(x)
         total = term if total is None else total + term
         weight = weight + w
     if total is None:
         raise ValueError("rescaled_weighted_sum needs at least one required term")
     for w, x in optional:
-        a = _as_float(x)
+        a = as_float(x)
         present = np.isfinite(a)
         total = total + np.where(present, w * a, 0.0)
         weight = weight + np.where(present, w, 0.0)
@@ -161,28 +145,28 @@ def weighted_return(
 
 def magnitude_score(wr: npt.ArrayLike) -> FloatArray:
     """Magnitude ``M = clamp(20 + 80·WR, 0, 40)``."""
-    return np.clip(20.0 + 80.0 * _as_float(wr), 0.0, 40.0)
+    return np.clip(20.0 + 80.0 * as_float(wr), 0.0, 40.0)
 
 
 def acceleration(r21: npt.ArrayLike, r63: npt.ArrayLike) -> FloatArray:
     """``acc = (1 + r(21))^12 − (1 + r(63))^4`` (annualised 1-month against annualised 3-month)."""
-    return (1.0 + _as_float(r21)) ** 12 - (1.0 + _as_float(r63)) ** 4
+    return (1.0 + as_float(r21)) ** 12 - (1.0 + as_float(r63)) ** 4
 
 
 def sma_slope(sma20: npt.ArrayLike, sma20_lag10: npt.ArrayLike) -> FloatArray:
     """``slope = (SMA_20(t) / SMA_20(t−10) − 1) · 25.2``."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        return (_as_float(sma20) / _as_float(sma20_lag10) - 1.0) * 25.2
+        return (as_float(sma20) / as_float(sma20_lag10) - 1.0) * 25.2
 
 
 def acceleration_score(acc: npt.ArrayLike, slope: npt.ArrayLike) -> FloatArray:
     """Acceleration ``A = clamp(20 + 30·(0.7·acc + 0.3·slope), 0, 40)``."""
-    return np.clip(20.0 + 30.0 * (0.7 * _as_float(acc) + 0.3 * _as_float(slope)), 0.0, 40.0)
+    return np.clip(20.0 + 30.0 * (0.7 * as_float(acc) + 0.3 * as_float(slope)), 0.0, 40.0)
 
 
 def price_score(trend: npt.ArrayLike, magnitude: npt.ArrayLike, accel: npt.ArrayLike) -> FloatArray:
     """Price momentum ``P = D + M + A`` (0-100)."""
-    return _as_float(trend) + _as_float(magnitude) + _as_float(accel)
+    return as_float(trend) + as_float(magnitude) + as_float(accel)
 
 
 def wilder_averages(
@@ -198,7 +182,7 @@ def wilder_averages(
     Each column must be *left-aligned*: its first close on row 0 and no ``NaN`` before its last
     close (trailing ``NaN`` padding is fine and stays ``NaN``). ``NaN`` on rows before ``period``.
     """
-    c = _as_float(close)
+    c = as_float(close)
     c2 = c.reshape(c.shape[0], -1) if c.ndim == 1 else c
     rows = c2.shape[0]
     results: list[FloatArray] = []
@@ -232,7 +216,7 @@ def wilder_averages_last(
     up to the last row. Returns ``(avg_gain, avg_loss)`` per column, ``NaN`` with fewer than
     ``period + 1`` closes.
     """
-    c = _as_float(close)
+    c = as_float(close)
     c2 = c.reshape(c.shape[0], -1) if c.ndim == 1 else c
     rows, cols = c2.shape
     out_gain = np.full(cols, np.nan)
@@ -277,7 +261,7 @@ def _closed_form_block(
 def rsi_from_averages(avg_gain: npt.ArrayLike, avg_loss: npt.ArrayLike) -> FloatArray:
     """``RSI = 100 − 100 / (1 + avg_gain / avg_loss)``; 100 when ``avg_loss = 0`` (50 when both
     averages are 0)."""
-    gain, loss = _as_float(avg_gain), _as_float(avg_loss)
+    gain, loss = as_float(avg_gain), as_float(avg_loss)
     with np.errstate(divide="ignore", invalid="ignore"):
         rsi = 100.0 - 100.0 / (1.0 + gain / loss)
     out: FloatArray = np.where(loss == 0.0, np.where(gain == 0.0, 50.0, 100.0), rsi)
@@ -297,7 +281,7 @@ def rsi_score(rsi: npt.ArrayLike) -> FloatArray:
 
     Written as ``clamp(min(5·(RSI − 30), 100 − 5·(RSI − 70)), 0, 100)``, which is the same function.
     """
-    r = _as_float(rsi)
+    r = as_float(rsi)
     return np.clip(np.minimum(5.0 * (r - 30.0), 100.0 - 5.0 * (r - 70.0)), 0.0, 100.0)
 
 
@@ -310,16 +294,16 @@ def split_adjusted_volume(volume: npt.ArrayLike, split: npt.ArrayLike) -> FloatA
     times 4), so ratios like ``V_t / mean(V_{t−30..t−1})`` are exactly those of the model and never
     use a split after ``t``.
     """
-    k = _as_float(split)
+    k = as_float(split)
     k = np.where(np.isfinite(k) & (k > 0.0), k, 1.0)
-    return _as_float(volume) / np.cumprod(k, axis=0)
+    return as_float(volume) / np.cumprod(k, axis=0)
 
 
 def volume_ratio(adjusted_volume: npt.ArrayLike, window: int = VOLUME_WINDOW) -> FloatArray:
     """``ratio = V_t / mean(V_{t−30} … V_{t−1})`` (the 30 sessions before ``t``), on split-adjusted
     volume. ``NaN`` (S_vol unavailable) when ``V_t`` or any of the 30 is missing, or the mean is 0.
     """
-    v = _as_float(adjusted_volume)
+    v = as_float(adjusted_volume)
     prior = lag(rolling_mean(v, window), 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         out: FloatArray = v / prior
@@ -329,7 +313,7 @@ def volume_ratio(adjusted_volume: npt.ArrayLike, window: int = VOLUME_WINDOW) ->
 
 def volume_score(ratio: npt.ArrayLike) -> FloatArray:
     """``S_vol = min(100, 50·ratio)``."""
-    return np.minimum(100.0, 50.0 * _as_float(ratio))
+    return np.minimum(100.0, 50.0 * as_float(ratio))
 
 
 def rate_of_change(close: npt.ArrayLike, n: int = ROC_PERIOD) -> FloatArray:
@@ -339,7 +323,7 @@ def rate_of_change(close: npt.ArrayLike, n: int = ROC_PERIOD) -> FloatArray:
 
 def roc_score(roc: npt.ArrayLike) -> FloatArray:
     """``S_roc = clamp(50 + 10·roc, 0, 100)``."""
-    return np.clip(50.0 + 10.0 * _as_float(roc), 0.0, 100.0)
+    return np.clip(50.0 + 10.0 * as_float(roc), 0.0, 100.0)
 
 
 def technical_score(s_rsi: npt.ArrayLike, s_vol: npt.ArrayLike, s_roc: npt.ArrayLike) -> FloatArray:
@@ -353,13 +337,13 @@ def technical_score(s_rsi: npt.ArrayLike, s_vol: npt.ArrayLike, s_roc: npt.Array
 
 def relative_gap(r21: npt.ArrayLike, benchmark_r21: npt.ArrayLike) -> FloatArray:
     """``g = r(21) − r_B(21)``, the benchmark's 21-day return ending at its last close ≤ ``t``."""
-    return _as_float(r21) - _as_float(benchmark_r21)
+    return as_float(r21) - as_float(benchmark_r21)
 
 
 def relative_score(g: npt.ArrayLike) -> FloatArray:
     """Relative momentum ``R = min(100, 50 + 1000·g)`` when ``g ≥ 0``, else
     ``max(0, 50 + 500·g)``."""
-    gap = _as_float(g)
+    gap = as_float(g)
     return np.where(
         gap >= 0.0, np.minimum(100.0, 50.0 + 1000.0 * gap), np.maximum(0.0, 50.0 + 500.0 * gap)
     )
@@ -389,28 +373,3 @@ def rating(score: float) -> str:
         if value >= floor:
             return name
     return LOWEST_RATING
-
-
-def percentile_rank(overall: npt.ArrayLike) -> FloatArray:
-    """Row-wise ``100 · (rank − 1) / (N − 1)`` over the non-NaN scores of each row.
-
-    ``rank`` ascends from 1 (lowest score) with ties given their average rank; ``N`` is the number
-    of scores in the row; 50 when ``N = 1``; ``NaN`` where the score is ``NaN``. A 1-D array is one
-    row.
-    """
-    a = _as_float(overall)
-    squeeze = a.ndim == 1
-    a2 = a.reshape(1, -1) if squeeze else a
-    if a2.ndim != 2:
-        raise ValueError("percentile_rank takes a 1-D or 2-D array")
-    out = np.full(a2.shape, np.nan)
-    if a2.size:
-        present = np.isfinite(a2)
-        ranks = np.asarray(
-            rankdata(np.where(present, a2, np.inf), method="average", axis=1), dtype=np.float64
-        )
-        n = present.sum(axis=1, keepdims=True).astype(np.float64)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            pr = np.where(n > 1.0, 100.0 * (ranks - 1.0) / (n - 1.0), 50.0)
-        out = np.where(present, pr, np.nan)
-    return out.reshape(a.shape) if squeeze else out

@@ -3,6 +3,9 @@
 `ScoreBook` holds every score of every stored security on every date for one data version of
 the store; the service rebuilds it when the version moves (an import or refresh wrote bars),
 so a score is never older than the prices it was computed from.
+
+A request reads the data version once (backend/cache/request.py) and passes it to every method
+here as `version`; without one (the CLI, the scheduler) the store's version is read on the spot.
 """
 
 from __future__ import annotations
@@ -204,15 +207,18 @@ class MomentumService:
 
     # ------------------------------------------------------------- the book
 
-    def book(self) -> ScoreBook:
-        """The scores for the store's current data version (rebuilt when it moved)."""
-        version = self.store.data_version()
+    def book(self, version: int | None = None) -> ScoreBook:
+        """The scores of data version `version` or a newer one (the store's version now when
+        None): the book in memory, rebuilt when it is older. Versions only grow (each write
+        that changes a bar adds 1), so a newer book holds every price `version` named."""
+        if version is None:
+            version = self.store.data_version()
         book = self._book
-        if book is not None and book.data_version == version:
+        if book is not None and book.data_version >= version:
             return book
         with self._build_lock:
             book = self._book
-            if book is None or book.data_version != self.store.data_version():
+            if book is None or book.data_version < version:
                 book = self._build()
                 self._book = book
         return book
@@ -231,19 +237,18 @@ class MomentumService:
 
     # ------------------------------------------------------------- lookups
 
-    def _locate(self, ticker: str, book: ScoreBook | None = None) -> tuple[ScoreBook, str, int]:
-        """The book, stored ticker and column of `ticker`; `book` saves a data-version read
-        when the caller already holds a current one (a batch). NotStored when the store holds
-        neither it nor an alias of it (the API then asks the live provider: on_demand)."""
-        book = book or self.book()
+    @staticmethod
+    def _locate(book: ScoreBook, ticker: str) -> tuple[str, int]:
+        """The stored ticker and column of `ticker`; NotStored when the store holds neither it
+        nor an alias of it (the API then asks the live provider: on_demand)."""
         stored = book.resolve(ticker)
         if stored is None:
             raise NotStored(ticker)
-        return book, stored, book.column[stored]
+        return stored, book.column[stored]
 
-    def unstored(self, tickers: Sequence[str]) -> list[str]:
+    def unstored(self, tickers: Sequence[str], version: int | None = None) -> list[str]:
         """Those of `tickers` the store holds neither under that name nor an alias."""
-        book = self.book()
+        book = self.book(version)
         return [t for t in tickers if book.resolve(t) is None]
 
     def maybe_unstored(self, tickers: Sequence[str]) -> list[str]:
@@ -329,13 +334,21 @@ class MomentumService:
         ticker: str,
         as_of: dt.date | None = None,
         universe: str = ALL,
-        book: ScoreBook | None = None,
+        version: int | None = None,
     ) -> MomentumScore:
-        book, _, col = self._locate(ticker, book=book)
+        return self._score_in(self.book(version), ticker, as_of, universe)
+
+    def _score_in(
+        self, book: ScoreBook, ticker: str, as_of: dt.date | None, universe: str
+    ) -> MomentumScore:
+        _, col = self._locate(book, ticker)
         return self._score(book, ticker, col, book.row_at(col, as_of), universe, as_of)
 
-    def breakdown(self, ticker: str, as_of: dt.date | None = None) -> MomentumBreakdown:
-        book, stored, col = self._locate(ticker)
+    def breakdown(
+        self, ticker: str, as_of: dt.date | None = None, version: int | None = None
+    ) -> MomentumBreakdown:
+        book = self.book(version)
+        stored, col = self._locate(book, ticker)
         row = book.row_at(col, as_of)
         # Same validation and error as a score (insufficient history, ...).
         score = self._score(book, ticker, col, row, ALL, as_of)
@@ -392,13 +405,15 @@ class MomentumService:
         start: dt.date | None = None,
         end: dt.date | None = None,
         universe: str = ALL,
+        version: int | None = None,
     ) -> MomentumHistory:
         if start is not None and end is not None and start > end:
             raise InvalidInput(
                 f"start {start} is after end {end}",
                 {"field": "start", "rule": START_NOT_AFTER_END.rule},
             )
-        book, stored, col = self._locate(ticker)
+        book = self.book(version)
+        stored, col = self._locate(book, ticker)
         f = book.frames
         rows = book.close_rows(col)
         scored = rows[~np.isnan(f.overall[rows, col])]
@@ -446,12 +461,14 @@ class MomentumService:
             points=points,
         )
 
-    def batch(self, tickers: Sequence[str], as_of: dt.date | None = None) -> BatchResponse:
+    def batch(
+        self, tickers: Sequence[str], as_of: dt.date | None = None, version: int | None = None
+    ) -> BatchResponse:
         results = []
-        book = self.book()  # one data-version read for the whole batch
+        book = self.book(version)  # one book for the whole batch
         for ticker in tickers:
             try:
-                score = self.score(ticker, as_of, book=book)
+                score = self._score_in(book, ticker, as_of, ALL)
                 results.append(BatchEntry(ticker=ticker, score=score))
             except AppError as exc:
                 results.append(
@@ -465,11 +482,17 @@ class MomentumService:
             count=len(results), succeeded=ok, failed=len(results) - ok, results=results
         )
 
-    def top(self, limit: int, universe: str = ALL, as_of: dt.date | None = None) -> TopResponse:
+    def top(
+        self,
+        limit: int,
+        universe: str = ALL,
+        as_of: dt.date | None = None,
+        version: int | None = None,
+    ) -> TopResponse:
         """The `limit` strongest scores of `universe` on its last scored date on or before
         `as_of`. Errors as a single score's: no member with prices is 404 `not_found`, no
         member with enough closes by then is 422 `insufficient_history`."""
-        book = self.book()
+        book = self.book(version)
         cols, ranks = book.ranks(universe)
         if not cols:
             raise NotFound(

@@ -33,15 +33,17 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from backend.errors import START_NOT_AFTER_END, InvalidInput
-from backend.research.models import average_rank, forward_fill, has_close
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
+from backend.momentum.panel import (
+    BoolArray,
+    FloatArray,
+    IntArray,
+    average_rank,
+    forward_fill,
+    has_close,
+)
 
 REBALANCE_FREQUENCIES: Final = ("weekly", "monthly", "quarterly")
 _PERIOD: Final = {"weekly": "W", "monthly": "M", "quarterly": "Q"}
@@ -114,11 +116,14 @@ def rebalance_rows(
 
 
 def quantile_labels(scores: FloatArray, quantiles: int) -> IntArray:
-    """``floor(q · (rank − 1) / N) + 1`` with average ranks: 1 = lowest, ``q`` = highest; tied
-    scores share a quantile. ``scores`` must be finite."""
-    n = scores.size
+    """Row-wise ``floor(q · (rank − 1) / N) + 1`` with average ranks over the ``N`` finite scores
+    of each row: 1 = lowest, ``q`` = highest; tied scores share a quantile; 0 where a score is
+    NaN (not ranked). A 1-D array is one row."""
     ranks = average_rank(scores)
-    return (np.floor(quantiles * (ranks - 1.0) / n) + 1.0).astype(np.int64)
+    n = np.isfinite(scores).sum(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        labels = np.floor(quantiles * (ranks - 1.0) / n) + 1.0
+    return np.where(np.isfinite(ranks), labels, 0.0).astype(np.int64)
 
 
 def pearson(a: FloatArray, b: FloatArray) -> float:
@@ -132,7 +137,19 @@ def pearson(a: FloatArray, b: FloatArray) -> float:
 
 def spearman(a: FloatArray, b: FloatArray) -> float:
     """Spearman rank correlation: the Pearson correlation of the average ranks."""
-    return pearson(average_rank(a), average_rank(b))
+    return float(spearman_rows(a[np.newaxis, :], b[np.newaxis, :])[0])
+
+
+def spearman_rows(a: FloatArray, b: FloatArray) -> FloatArray:
+    """Row-wise ``spearman`` over the pairs finite on both sides (each row ranked once, all rows
+    in one call); NaN for a row with fewer than 2 pairs or a constant side."""
+    both = np.isfinite(a) & np.isfinite(b)
+    ranks_a = average_rank(np.where(both, a, np.nan))
+    ranks_b = average_rank(np.where(both, b, np.nan))
+    return np.array(
+        [pearson(ranks_a[k, both[k]], ranks_b[k, both[k]]) for k in range(a.shape[0])],
+        dtype=np.float64,
+    )
 
 
 @dataclass(frozen=True)
@@ -270,7 +287,6 @@ def run_backtest(
     qmean = np.full((n, q), np.nan)
     qcount = np.zeros((n, q), dtype=np.int64)
     spread = np.full(n, np.nan)
-    ic = np.full(n, np.nan)
     turnover = np.full(n, np.nan)
     traded = np.zeros(n)
     top_members: list[IntArray] = []
@@ -278,21 +294,22 @@ def run_backtest(
     period_universe = np.full(max(n - 1, 0), np.nan)
     prev_w = np.zeros(n_cols)
 
-    # Ranks of every rebalance date in one call (row-wise, NaN where not ranked): the scores,
-    # and the forward returns of the dates whose horizon is complete.
+    # Every rebalance date at once (row-wise, NaN where not ranked): the scores' quantiles, and
+    # the IC of the dates whose horizon is complete (their forward returns; NaN elsewhere).
     ranked = scorable[rows]
-    score_ranks = average_rank(np.where(ranked, scores[rows], np.nan))
+    ranked_scores = np.where(ranked, scores[rows], np.nan)
+    all_labels = quantile_labels(ranked_scores, q)
     exits = rows + h
     complete = exits <= last_row
     fwd_all = np.full((n, n_cols), np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         fwd_all[complete] = ff[exits[complete]] / close[rows[complete]] - 1.0
-    fwd_ranks = average_rank(np.where(ranked, fwd_all, np.nan))
+    ic = spearman_rows(ranked_scores, np.where(ranked, fwd_all, np.nan))
 
     for k, t in enumerate(rows.tolist()):
         cols = np.flatnonzero(ranked[k])
         n_ranked[k] = cols.size
-        labels = (np.floor(q * (score_ranks[k, cols] - 1.0) / cols.size) + 1.0).astype(np.int64)
+        labels = all_labels[k, cols]
         top = cols[labels == q]
         top_members.append(top)
         w = np.zeros(n_cols)
@@ -312,7 +329,6 @@ def run_backtest(
             with np.errstate(invalid="ignore", divide="ignore"):
                 qmean[k] = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
             spread[k] = qmean[k, q - 1] - qmean[k, 0]
-            ic[k] = pearson(score_ranks[k, cols], fwd_ranks[k, cols])
 
         if k + 1 < n:
             t_next = int(rows[k + 1])

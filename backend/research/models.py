@@ -25,18 +25,22 @@ from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
-from scipy.stats import rankdata
 
 from backend.errors import InvalidInput, Rule
 from backend.momentum.engine import MODEL_VERSION as ENGINE_MODEL_VERSION
 from backend.momentum.engine import score_panel
+from backend.momentum.panel import (
+    FloatArray,
+    IntArray,
+    compact,
+    forward_fill,
+    has_close,
+    lag,
+    percentile_rank,
+)
 from backend.validation import comma_list_pattern
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 Signals = dict[str, FloatArray]
 
 DEFAULT_MODEL: Final = "alphavelocity-v1"
@@ -59,7 +63,7 @@ RA_MIN_CLOSES: Final = MONTH + RA_LONG + 1  # 274
 RS_MIN_CLOSES: Final = max(RS_HORIZONS) + 1  # 253
 
 
-# --------------------------------------------------------------------------- panel helpers
+# --------------------------------------------------------------------------- inputs
 
 
 @dataclass(frozen=True)
@@ -78,93 +82,7 @@ class ModelInput:
         return np.asarray(self.close.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
 
 
-def has_close(close: FloatArray) -> BoolArray:
-    with np.errstate(invalid="ignore"):
-        return np.asarray(np.isfinite(close) & (close > 0.0))
-
-
-@dataclass(frozen=True)
-class Compacted:
-    """Each column's closes moved to the top, oldest first: ``values[i, j]`` is ticker j's i-th
-    close (``NaN`` after its last), ``order[i, j]`` the date row it came from. ``order`` is a
-    permutation of the rows in every column, so a compacted array scatters back exactly."""
-
-    values: FloatArray
-    order: IntArray
-    valid: BoolArray
-
-    def expand(self, compact: FloatArray) -> FloatArray:
-        """A compacted array back on date rows (NaN on rows without a close)."""
-        out = np.full(compact.shape, np.nan)
-        np.put_along_axis(out, self.order, np.where(self.valid, compact, np.nan), axis=0)
-        return out
-
-
-def compact(close: FloatArray) -> Compacted:
-    mask = has_close(close)
-    order = np.argsort(~mask, axis=0, kind="stable").astype(np.int64)
-    n_total = mask.sum(axis=0)
-    valid = np.arange(close.shape[0])[:, np.newaxis] < n_total[np.newaxis, :]
-    values = np.take_along_axis(np.where(mask, close, np.nan), order, axis=0)
-    values[~valid] = np.nan
-    return Compacted(values=values, order=order, valid=valid)
-
-
-def shift(x: FloatArray, n: int) -> FloatArray:
-    """``y[i] = x[i - n]`` along axis 0; ``NaN`` for the first ``n`` rows."""
-    out = np.full(x.shape, np.nan)
-    if n == 0:
-        out[...] = x
-    elif n < x.shape[0]:
-        out[n:] = x[:-n]
-    return out
-
-
-def closes_up_to(close: FloatArray) -> IntArray:
-    """Closes up to and including each date row, per ticker."""
-    return np.cumsum(has_close(close), axis=0, dtype=np.int64)
-
-
-def forward_fill(x: FloatArray, present: BoolArray) -> FloatArray:
-    """``x`` on the last row at or before each row where ``present`` is true (NaN before it)."""
-    rows = np.arange(x.shape[0])[:, np.newaxis]
-    idx = np.maximum.accumulate(np.where(present, rows, -1), axis=0)
-    out = np.take_along_axis(x, np.maximum(idx, 0), axis=0)
-    out[idx < 0] = np.nan
-    return out
-
-
 # --------------------------------------------------------------------------- cross-section
-
-
-def percentile_rank(x: FloatArray) -> FloatArray:
-    """Row-wise ``100 · (rank − 1) / (N − 1)`` over the finite values of each row, ranks from 1
-    (lowest) with ties given their average rank; 50 when ``N = 1``; NaN where ``x`` is NaN.
-    The same definition as ``alphavelocity-v1``'s ``percentile_rank``."""
-    return average_rank_scaled(x, lambda rank, n: 100.0 * (rank - 1.0) / (n - 1.0))
-
-
-def average_rank(x: FloatArray) -> FloatArray:
-    """Row-wise average ranks (1 = lowest) of the finite values; NaN elsewhere."""
-    a = np.asarray(x, dtype=np.float64)
-    present = np.isfinite(a)
-    if a.size == 0:
-        return np.full(a.shape, np.nan)
-    ranks = np.asarray(
-        rankdata(np.where(present, a, np.inf), method="average", axis=-1), dtype=np.float64
-    )
-    return np.where(present, ranks, np.nan)
-
-
-def average_rank_scaled(
-    x: FloatArray, scale: Callable[[FloatArray, FloatArray], FloatArray]
-) -> FloatArray:
-    a = np.asarray(x, dtype=np.float64)
-    ranks = average_rank(a)
-    n = np.isfinite(a).sum(axis=-1, keepdims=True).astype(np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.where(n > 1.0, scale(ranks, n), 50.0)
-    return np.where(np.isfinite(a), out, np.nan)
 
 
 def zscore(x: FloatArray) -> FloatArray:
@@ -195,7 +113,7 @@ def rank_1_99(x: FloatArray) -> FloatArray:
 def jt_12_1_signals(inp: ModelInput) -> Signals:
     """``r_12_1 = C_{t−21} / C_{t−252} − 1`` on the security's own closes (253 closes)."""
     cp = compact(inp.close_array())
-    r = shift(cp.values, MONTH) / shift(cp.values, JT_FORMATION) - 1.0
+    r = lag(cp.values, MONTH) / lag(cp.values, JT_FORMATION) - 1.0
     return {"r_12_1": cp.expand(r)}
 
 
@@ -213,7 +131,7 @@ def weekly_volatility(compact_close: FloatArray) -> FloatArray:
     the security has at least 781 closes, else the last 52 (1 year; 261 closes), else NaN.
 
     Computed for every position at once from running sums within each residue class mod 5."""
-    w = compact_close / shift(compact_close, WEEK) - 1.0
+    w = compact_close / lag(compact_close, WEEK) - 1.0
     finite = np.isfinite(w)
     w0 = np.where(finite, w, 0.0)
     s1 = np.zeros_like(w0)
@@ -225,8 +143,8 @@ def weekly_volatility(compact_close: FloatArray) -> FloatArray:
     out = np.full(w.shape, np.nan)
     for weeks in (RA_VOL_WEEKS_SHORT, RA_VOL_WEEKS_LONG):
         span = WEEK * weeks
-        a1 = s1 - shift(s1, span)
-        a2 = s2 - shift(s2, span)
+        a1 = s1 - lag(s1, span)
+        a2 = s2 - lag(s2, span)
         # Rows < span: no full window (the shift is NaN there anyway).
         var = (a2 - a1 * a1 / weeks) / (weeks - 1)
         vol = np.sqrt(np.maximum(var, 0.0) * WEEKS_PER_YEAR)
@@ -242,9 +160,9 @@ def risk_adjusted_signals(inp: ModelInput) -> Signals:
     of weekly returns (3 years, 1 year if less is available). Needs 274 closes."""
     cp = compact(inp.close_array())
     c = cp.values
-    end = shift(c, MONTH)
-    r6 = end / shift(c, MONTH + RA_SHORT) - 1.0
-    r12 = end / shift(c, MONTH + RA_LONG) - 1.0
+    end = lag(c, MONTH)
+    r6 = end / lag(c, MONTH + RA_SHORT) - 1.0
+    r12 = end / lag(c, MONTH + RA_LONG) - 1.0
     vol = weekly_volatility(c)
     with np.errstate(divide="ignore", invalid="ignore"):
         ok = np.isfinite(r12) & np.isfinite(r6) & (vol > 0.0)
@@ -293,7 +211,7 @@ def rs_signals(inp: ModelInput) -> Signals:
     out: Signals = {}
     rs = np.zeros(close.shape)
     for n, weight in zip(RS_HORIZONS, RS_WEIGHTS):
-        growth = cp.expand(cp.values / shift(cp.values, n))
+        growth = cp.expand(cp.values / lag(cp.values, n))
         # Benchmark growth as of each row: its last close at or before the row.
         own = forward_fill(growth[:, used], present[:, used])
         b = np.full(close.shape, np.nan)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from backend.momentum.panel import FloatArray, has_close
 from backend.momentum.service import (
     EQUITY_BENCHMARK,
     FIXED_INCOME_BENCHMARK,
@@ -38,12 +39,10 @@ from backend.research.backtest import (
 from backend.research.models import (
     DEFAULT_MODEL,
     MODELS,
-    FloatArray,
     ModelInput,
     MomentumModel,
     Signals,
     get_model,
-    has_close,
     parse_models,
 )
 from backend.research.schemas import (
@@ -117,8 +116,10 @@ class ResearchService:
 
     # ------------------------------------------------------------------ state
 
-    def state(self) -> VersionState:
-        book = self.momentum.book()
+    def state(self, version: int | None = None) -> VersionState:
+        """What is computed for data version `version` or newer (the momentum service's book;
+        the store's version now when None)."""
+        book = self.momentum.book(version)
         state = self._state
         if state is not None and state.book is book:
             return state

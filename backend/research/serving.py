@@ -22,8 +22,10 @@ from backend.errors import (
     InvalidInput,
     NotFound,
 )
+from backend.momentum.panel import percentile_rank
+from backend.momentum.service import NotStored
 from backend.momentum.universes import ALL, not_a_member
-from backend.research.models import MomentumModel, get_model, percentile_rank
+from backend.research.models import MomentumModel, get_model
 from backend.research.schemas import (
     ModelBatchEntry,
     ModelBatchError,
@@ -56,14 +58,14 @@ class ModelScores:
 
     # ------------------------------------------------------------------ lookups
 
-    def _locate(self, ticker: str) -> tuple[VersionState, str, int]:
-        # The momentum service resolves aliases and asks the live provider for a new ticker.
-        _, stored, _ = self.research.momentum._locate(ticker)
-        st = self.research.state()
-        col = st.book.column.get(stored)
-        if col is None:  # pragma: no cover - the store moved between the two reads
-            raise NotFound(f"no prices stored for {ticker}", {"ticker": ticker})
-        return st, stored, col
+    def _locate(self, ticker: str, version: int | None) -> tuple[VersionState, str, int]:
+        """The state, stored ticker (aliases followed) and column of `ticker`; NotStored as
+        the momentum service's (the API then asks the live provider for it)."""
+        st = self.research.state(version)
+        stored = st.book.resolve(ticker)
+        if stored is None:
+            raise NotStored(ticker)
+        return st, stored, st.book.column[stored]
 
     def _universe(
         self, model: MomentumModel, universe: str, st: VersionState
@@ -141,10 +143,15 @@ class ModelScores:
     # ------------------------------------------------------------------ answers
 
     def score(
-        self, model_name: str, ticker: str, as_of: dt.date | None = None, universe: str = ALL
+        self,
+        model_name: str,
+        ticker: str,
+        as_of: dt.date | None = None,
+        universe: str = ALL,
+        version: int | None = None,
     ) -> ModelScore:
         model = get_model(model_name)
-        st, _, col = self._locate(ticker)
+        st, _, col = self._locate(ticker, version)
         cols, sig = self._universe(model, universe, st)
         return self._build(model, st, ticker, col, st.book.row_at(col, as_of), universe, cols, sig)
 
@@ -155,6 +162,7 @@ class ModelScores:
         start: dt.date | None = None,
         end: dt.date | None = None,
         universe: str = ALL,
+        version: int | None = None,
     ) -> ModelHistory:
         model = get_model(model_name)
         if start is not None and end is not None and start > end:
@@ -162,7 +170,7 @@ class ModelScores:
                 f"start {start} is after end {end}",
                 {"field": "start", "rule": START_NOT_AFTER_END.rule},
             )
-        st, stored, col = self._locate(ticker)
+        st, stored, col = self._locate(ticker, version)
         cols, sig = self._universe(model, universe, st)
         k = self._member(cols, col, stored, universe)
         book = st.book
@@ -197,15 +205,18 @@ class ModelScores:
         )
 
     def batch(
-        self, model_name: str, tickers: Sequence[str], as_of: dt.date | None = None
+        self,
+        model_name: str,
+        tickers: Sequence[str],
+        as_of: dt.date | None = None,
+        version: int | None = None,
     ) -> ModelBatchResponse:
         model = get_model(model_name)
         results = []
         for ticker in tickers:
             try:
-                results.append(
-                    ModelBatchEntry(ticker=ticker, score=self.score(model.name, ticker, as_of))
-                )
+                score = self.score(model.name, ticker, as_of, ALL, version)
+                results.append(ModelBatchEntry(ticker=ticker, score=score))
             except AppError as exc:
                 results.append(
                     ModelBatchEntry(
@@ -225,11 +236,48 @@ class ModelScores:
             results=results,
         )
 
+    def batch_in_order(
+        self,
+        model_name: str,
+        count: int,
+        valid: list[str],
+        malformed: dict[int, tuple[str, str, dict[str, object]]],
+        as_of: dt.date | None = None,
+        version: int | None = None,
+    ) -> ModelBatchResponse:
+        """A batch of `count` entries in the order asked: ``malformed`` maps a position to
+        (ticker, message, details) of a ticker rejected before scoring (an `invalid_input`
+        entry); the ``valid`` tickers are scored in order in the other positions."""
+        answer = self.batch(model_name, valid, as_of, version)
+        scored = iter(answer.results)
+        results = [
+            (
+                ModelBatchEntry(
+                    ticker=malformed[i][0],
+                    error=ModelBatchError(
+                        code="invalid_input", message=malformed[i][1], details=malformed[i][2]
+                    ),
+                )
+                if i in malformed
+                else next(scored)
+            )
+            for i in range(count)
+        ]
+        ok = sum(1 for r in results if r.score is not None)
+        return answer.model_copy(
+            update={"count": count, "succeeded": ok, "failed": count - ok, "results": results}
+        )
+
     def top(
-        self, model_name: str, limit: int, universe: str = ALL, as_of: dt.date | None = None
+        self,
+        model_name: str,
+        limit: int,
+        universe: str = ALL,
+        as_of: dt.date | None = None,
+        version: int | None = None,
     ) -> ModelTopResponse:
         model = get_model(model_name)
-        st = self.research.state()
+        st = self.research.state(version)
         cols, sig = self._universe(model, universe, st)
         book = st.book
         score = sig["score"]

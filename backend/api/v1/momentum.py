@@ -1,26 +1,28 @@
 """Momentum endpoints: validate, call the service, return its model.
 
 Answers are cached (backend/cache): keyed on the ticker, parameters, model version and the
-store's data version, computed once under concurrency; `X-Cache` says hit or miss."""
+store's data version, computed once under concurrency; `X-Cache` says hit or miss. The data
+version is read once per request (backend/cache/request.py) and given to the services."""
 
 from __future__ import annotations
 
 from typing import Annotated, Awaitable, Callable
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import AfterValidator, BaseModel
+from pydantic import AfterValidator
 from starlette.concurrency import run_in_threadpool
 
-from backend.api.deps import CacheDep, MomentumDep, get_cache, get_momentum
-from backend.api.errors import beyond_schema, error_responses
-from backend.api.v1.research import (
-    ModelParam,
-    Universe,
+from backend.api.deps import (
+    AnswersDep,
+    CacheDep,
+    MomentumDep,
+    get_answers,
+    get_cache,
     get_model_scores,
-    serve_model,
-    serve_model_batch,
 )
-from backend.cache.keys import response_key, score_key
+from backend.api.errors import beyond_schema, error_responses
+from backend.api.v1.params import ModelParam, Universe
+from backend.cache.request import RequestReads, request_reads
 from backend.cache.service import ScoreCache
 from backend.errors import NO_DATA, START_NOT_AFTER_END, AppError, InvalidInput
 from backend.market_data.bars import TICKER_PATTERN, TICKER_RULE, normalize_ticker
@@ -29,6 +31,7 @@ from backend.momentum.dates import FUTURE_RULE, NOT_IN_FUTURE, not_in_future
 from backend.momentum.schemas import BatchEntry, BatchError, BatchRequest
 from backend.momentum.service import MomentumService, NotStored
 from backend.momentum.universes import ALL, UNIVERSE_MEMBER
+from backend.research.answers import Answer
 from backend.research.models import DEFAULT_MODEL, get_model
 from backend.research.schemas import (
     BatchAnswer,
@@ -37,7 +40,6 @@ from backend.research.schemas import (
     ScoreAnswer,
     TopAnswer,
 )
-from backend.research.serving import ModelScores
 from backend.validation import INT_TEXT, IsoDate
 
 router = APIRouter(prefix="/momentum", tags=["momentum"])
@@ -67,10 +69,6 @@ End = Annotated[
 TOP_LIMIT_CEILING = 10_000
 
 
-# The other models' scores are looked up only when `?model=` names one: as a (synchronous)
-# dependency they would cost every request, cached hits included, a hop to a worker thread.
-
-
 def _json(body: bytes, cache_status: str) -> Response:
     return Response(body, media_type="application/json", headers={"X-Cache": cache_status})
 
@@ -91,22 +89,32 @@ async def _fetching(request: Request, answer: Callable[[], Awaitable[Response]])
         return await answer()
     except NotStored as exc:
         await _fetcher(request).obtain(exc.ticker, _client(request), request.app.state.rate_limits)
+    request_reads(request.scope).forget()  # the fetch wrote bars: the version has moved
     return await answer()
 
 
 async def _fetch_unstored(
-    request: Request, service: MomentumService, tickers: list[str]
+    request: Request,
+    cache: ScoreCache,
+    reads: RequestReads,
+    service: MomentumService,
+    tickers: list[str],
 ) -> dict[str, AppError]:
     """Ask the provider for the tickers of a batch the store does not hold (at most
     ON_DEMAND_BATCH_MAX_FETCHES of them); the error of each still not stored."""
     candidates = service.maybe_unstored(tickers)
     if not candidates:  # all in the score book in memory: no database read
         return {}
-    unknown = await run_in_threadpool(service.unstored, candidates)
+    version = await cache.version_of(reads)
+    unknown = await run_in_threadpool(service.unstored, candidates, version)
+    if not unknown:
+        return {}
     fetcher = _fetcher(request)
-    return await fetcher.obtain_many(
+    errors = await fetcher.obtain_many(
         unknown, _client(request), request.app.state.rate_limits, fetcher.batch_max_fetches
     )
+    reads.forget()  # the fetches may have written bars: the version may have moved
+    return errors
 
 
 def _error_entry(ticker: str, exc: AppError) -> BatchEntry:
@@ -115,23 +123,11 @@ def _error_entry(ticker: str, exc: AppError) -> BatchEntry:
     )
 
 
-async def _answer(
-    cache: ScoreCache,
-    request: Request,
-    model: str,
-    model_kind: str,
-    model_parts: tuple[object, ...],
-    model_compute: Callable[[ModelScores], BaseModel],
-    key: Callable[[int], str],
-    compute: Callable[[], BaseModel],
-) -> Response:
-    """Another model's answer through `serve_model`, or the default model's from the cache
-    under `key` (computed once on a miss)."""
-    if model != DEFAULT_MODEL:
-        return await serve_model(
-            cache, model_kind, model, model_parts, lambda: model_compute(get_model_scores(request))
-        )
-    body, hit = await cache.cached(key, compute)
+async def _answer(cache: ScoreCache, request: Request, answer: Answer) -> Response:
+    """The answer for the request's data version, from the cache or computed once."""
+    reads = request_reads(request.scope)
+    version = await cache.version_of(reads)
+    body, hit = await cache.cached(answer.key(version), lambda: answer.compute(version), reads)
     return _json(body, "hit" if hit else "miss")
 
 
@@ -146,7 +142,7 @@ FETCHING_ERRORS = error_responses(404, 422, 429, 503)
     openapi_extra=beyond_schema(NOT_IN_FUTURE, NO_DATA),
 )
 async def top_scores(
-    service: MomentumDep,
+    answers: AnswersDep,
     cache: CacheDep,
     request: Request,
     limit: Annotated[
@@ -171,16 +167,7 @@ async def top_scores(
             f"limit {limit} is above the maximum of {most} (TOP_LIMIT_MAX)",
             {"field": "limit", "value": limit, "rule": f"1 to {most}"},
         )
-    return await _answer(
-        cache,
-        request,
-        model,
-        "top",
-        (limit, universe, as_of),
-        lambda scores: scores.top(model, limit, universe, as_of),
-        lambda v: response_key("top", cache.tag, v, limit, universe, as_of),
-        lambda: service.top(limit, universe, as_of),
-    )
+    return await _answer(cache, request, answers.top(model, limit, universe, as_of))
 
 
 @router.post(
@@ -216,18 +203,28 @@ async def batch_scores(
             )
         else:
             valid.append(ticker)
-    fetch_errors = await _fetch_unstored(request, service, valid)
+    reads = request_reads(request.scope)
+    fetch_errors = await _fetch_unstored(request, cache, reads, service, valid)
+    version = await cache.version_of(reads)
     if model != DEFAULT_MODEL:
         malformed = {
             i: (e.ticker, e.error.message, e.error.details) for i, e in errors.items() if e.error
         }
-        return await serve_model_batch(
-            get_model_scores(request), model, len(body.tickers), valid, malformed, as_of
+        answer = await run_in_threadpool(
+            (await get_model_scores(request)).batch_in_order,
+            model,
+            len(body.tickers),
+            valid,
+            malformed,
+            as_of,
+            version,
         )
+        return Response(answer.model_dump_json(), media_type="application/json")
     scored, hits, misses = await cache.batch_entries(
+        version,
         [t for t in valid if t not in fetch_errors],
         as_of,
-        lambda tickers: service.batch(tickers, as_of),
+        lambda tickers: service.batch(tickers, as_of, version),
     )
     entries = iter(scored)
     tickers = iter(valid)
@@ -266,23 +263,11 @@ async def momentum_score(
     model: ModelParam = DEFAULT_MODEL,
 ) -> Response:
     """The momentum score of one ticker (latest, or as of a past date)."""
-    # The hottest route: the cache and the service are taken from the app directly, since
+    # The hottest route: the cache and the answers are taken from the app directly, since
     # FastAPI's resolution of two dependencies costs about as much as a cache hit itself.
-    cache, service = await get_cache(request), await get_momentum(request)
-    symbol = ticker.upper()
-    return await _fetching(
-        request,
-        lambda: _answer(
-            cache,
-            request,
-            model,
-            "score",
-            (symbol, as_of, universe),
-            lambda scores: scores.score(model, symbol, as_of, universe),
-            lambda v: score_key(cache.tag, v, symbol, as_of, universe),
-            lambda: service.score(symbol, as_of, universe),
-        ),
-    )
+    cache, answers = await get_cache(request), await get_answers(request)
+    answer = answers.score(model, ticker.upper(), as_of, universe)
+    return await _fetching(request, lambda: _answer(cache, request, answer))
 
 
 @router.get(
@@ -293,7 +278,7 @@ async def momentum_score(
 )
 async def momentum_breakdown(
     ticker: Ticker,
-    service: MomentumDep,
+    answers: AnswersDep,
     cache: CacheDep,
     request: Request,
     as_of: AsOf = None,
@@ -301,20 +286,8 @@ async def momentum_breakdown(
 ) -> Response:
     """Every intermediate of the model behind a score (another model: its score with its
     signals, ranked in universe `all`)."""
-    symbol = ticker.upper()
-    return await _fetching(
-        request,
-        lambda: _answer(
-            cache,
-            request,
-            model,
-            "score",
-            (symbol, as_of, ALL),
-            lambda scores: scores.score(model, symbol, as_of, ALL),
-            lambda v: response_key("breakdown", cache.tag, v, symbol, as_of),
-            lambda: service.breakdown(symbol, as_of),
-        ),
-    )
+    answer = answers.breakdown(model, ticker.upper(), as_of)
+    return await _fetching(request, lambda: _answer(cache, request, answer))
 
 
 @router.get(
@@ -325,7 +298,7 @@ async def momentum_breakdown(
 )
 async def momentum_history(
     ticker: Ticker,
-    service: MomentumDep,
+    answers: AnswersDep,
     cache: CacheDep,
     request: Request,
     start: Start = None,
@@ -334,17 +307,5 @@ async def momentum_history(
     model: ModelParam = DEFAULT_MODEL,
 ) -> Response:
     """The daily score series of one ticker."""
-    symbol = ticker.upper()
-    return await _fetching(
-        request,
-        lambda: _answer(
-            cache,
-            request,
-            model,
-            "history",
-            (symbol, start, end, universe),
-            lambda scores: scores.history(model, symbol, start, end, universe),
-            lambda v: response_key("history", cache.tag, v, symbol, start, end, universe),
-            lambda: service.history(symbol, start, end, universe),
-        ),
-    )
+    answer = answers.history(model, ticker.upper(), start, end, universe)
+    return await _fetching(request, lambda: _answer(cache, request, answer))

@@ -12,6 +12,7 @@ import pytest
 
 from backend.cache.keys import model_tag, response_key, score_key
 from backend.cache.memory import MemoryBackend
+from backend.cache.request import RequestReads
 from backend.cache.service import ScoreCache
 from backend.errors import NotFound
 from backend.momentum.schemas import BatchEntry, BatchError, BatchResponse, MomentumScore
@@ -98,7 +99,7 @@ def test_miss_then_hit_and_counters() -> None:
     cache = make_cache(store)
 
     async def main() -> None:
-        key = lambda v: score_key(TAG, v, "AAPL", None, "all")  # noqa: E731
+        key = score_key(TAG, await cache.data_version(), "AAPL", None, "all")
         first, hit1 = await cache.cached(key, lambda: store.score("AAPL"))
         second, hit2 = await cache.cached(key, lambda: store.score("AAPL"))
         assert (hit1, hit2) == (False, True)
@@ -117,9 +118,10 @@ def test_a_new_data_version_is_never_served_the_old_value() -> None:
     cache = make_cache(store)
 
     async def main() -> None:
-        key = lambda v: score_key(TAG, v, "AAPL", None, "all")  # noqa: E731
+        key = score_key(TAG, await cache.data_version(), "AAPL", None, "all")
         old, _ = await cache.cached(key, lambda: store.score("AAPL"))
         store.version, store.value = 2, 61.0  # new prices landed
+        key = score_key(TAG, await cache.data_version(), "AAPL", None, "all")
         new, hit = await cache.cached(key, lambda: store.score("AAPL"))
         assert hit is False
         assert json.loads(old)["overall_momentum_score"] == 50.0
@@ -133,7 +135,7 @@ def test_many_concurrent_misses_compute_once() -> None:
     cache = make_cache(store)
 
     async def main() -> None:
-        key = lambda v: score_key(TAG, v, "MSFT", None, "all")  # noqa: E731
+        key = score_key(TAG, await cache.data_version(), "MSFT", None, "all")
         results = await asyncio.gather(
             *(cache.cached(key, lambda: store.score("MSFT")) for _ in range(40))
         )
@@ -148,7 +150,7 @@ def test_errors_are_raised_to_every_waiter_and_not_cached() -> None:
     cache = make_cache(store)
 
     async def main() -> None:
-        key = lambda v: score_key(TAG, v, "NOPE", None, "all")  # noqa: E731
+        key = score_key(TAG, await cache.data_version(), "NOPE", None, "all")
         results = await asyncio.gather(
             *(cache.cached(key, lambda: store.score("NOPE")) for _ in range(5)),
             return_exceptions=True,
@@ -170,7 +172,7 @@ def test_batch_reads_hits_computes_misses_once_and_keeps_order() -> None:
         await cache.warm(["AAPL"], store.batch)
         store.calls.clear()
         entries, hits, misses = await cache.batch_entries(
-            ["MSFT", "AAPL", "NOPE", "MSFT"], None, store.batch
+            1, ["MSFT", "AAPL", "NOPE", "MSFT"], None, store.batch
         )
         assert (hits, misses) == (1, 3)
         assert store.calls == [["MSFT", "NOPE"]]
@@ -179,12 +181,12 @@ def test_batch_reads_hits_computes_misses_once_and_keeps_order() -> None:
         assert [p["ticker"] for p in parsed] == ["MSFT", "AAPL", "NOPE", "MSFT"]
         assert parsed[1] == BatchEntry(ticker="AAPL", score=score("AAPL")).model_dump(mode="json")
         assert parsed[2]["score"] is None and parsed[2]["error"]["code"] == "not_found"
-        again, hits, misses = await cache.batch_entries(["MSFT", "AAPL"], None, store.batch)
+        again, hits, misses = await cache.batch_entries(1, ["MSFT", "AAPL"], None, store.batch)
         assert (hits, misses) == (2, 0)
         assert store.calls == [["MSFT", "NOPE"]]
         # Batch entries and single answers share the per-ticker score entries.
         body, hit = await cache.cached(
-            lambda v: score_key(TAG, v, "MSFT", None, "all"), lambda: store.score("MSFT")
+            score_key(TAG, 1, "MSFT", None, "all"), lambda: store.score("MSFT")
         )
         assert hit is True and json.loads(body) == parsed[0]["score"]
 
@@ -215,3 +217,40 @@ def test_clear_removes_entries() -> None:
         assert await cache.clear() == 1
 
     run_async(main())
+
+
+def test_a_request_reads_the_version_once_and_a_missed_key_is_not_looked_up_again() -> None:
+    store = Store()
+    reads_of_version: list[int] = []
+
+    def read_version() -> int:
+        reads_of_version.append(store.version)
+        return store.version
+
+    cache = ScoreCache(MemoryBackend("t", 1000), 60, TAG, read_version)
+    gets: list[str] = []
+    get = cache.backend.get
+
+    async def spy_get(key: str) -> bytes | None:
+        gets.append(key)
+        return await get(key)
+
+    cache.backend.get = spy_get  # type: ignore[method-assign]
+
+    async def main() -> None:
+        reads = RequestReads()
+        version = await cache.version_of(reads)
+        assert await cache.version_of(reads) == version == 1
+        key = score_key(TAG, version, "AAPL", None, "all")
+        assert await cache.lookup(key) is None
+        reads.missed = key  # what the cache in front of the router notes on a miss
+        body, hit = await cache.cached(key, lambda: store.score("AAPL"), reads)
+        assert hit is False and json.loads(body)["ticker"] == "AAPL"
+        # The lookup, then the re-check inside the flight; the route's own lookup is skipped.
+        assert gets == [key, key]
+        reads.forget()
+        store.version = 2
+        assert await cache.version_of(reads) == 2
+
+    run_async(main())
+    assert reads_of_version == [1, 2]

@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 
 from backend.errors import InvalidInput
+from backend.momentum.panel import percentile_rank
 from backend.research.models import (
     MODELS,
     ModelInput,
     get_model,
     parse_models,
-    percentile_rank,
     rank_1_99,
     risk_adjusted_normalise,
     weekly_volatility,

@@ -48,7 +48,7 @@ class Momentum:
     def __init__(self, b: ScoreBook) -> None:
         self.current = b
 
-    def book(self) -> ScoreBook:
+    def book(self, version: int | None = None) -> ScoreBook:
         return self.current
 
 
