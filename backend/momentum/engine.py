@@ -67,6 +67,7 @@ from backend.momentum.model import (
     wilder_averages,
     wilder_averages_last,
 )
+from backend.reference.benchmarks import EQUITY_BENCHMARK
 
 __all__ = [
     "MODEL_VERSION",
@@ -90,7 +91,7 @@ BoolArray = npt.NDArray[np.bool_]
 
 MODEL_VERSION: Final = "alphavelocity-v1"
 MIN_CLOSES: Final = 64
-DEFAULT_BENCHMARK: Final = "SPY"
+DEFAULT_BENCHMARK: Final = EQUITY_BENCHMARK
 BENCHMARK_MIN_CLOSES: Final = 22
 MAX_LOOKBACK: Final = 253  # closes needed by the longest horizon, r(252)
 

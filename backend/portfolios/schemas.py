@@ -12,13 +12,13 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from backend.market_data.bars import TICKER_PATTERN
 from backend.portfolios import decimals, ledger
 from backend.portfolios.analysis import PortfolioAnalysis
 from backend.portfolios.decimals import Amount, DecimalRuleError
 from backend.portfolios.ledger import NOTE_MAX_LENGTH, TxType
 from backend.portfolios.performance import PerformanceReport
 from backend.portfolios.rebalance import RebalancePlan
+from backend.reference.tickers import TICKER_PATTERN
 from backend.validation import IsoDate, MultilineStr, RequestModel, SafeStr
 
 TX_TYPES = "BUY, SELL, DIVIDEND, SPLIT, DEPOSIT, WITHDRAW, FEE"

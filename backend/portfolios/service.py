@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session
 from backend.db.engine import make_session_factory
 from backend.db.models import Category, CategoryMember, ModelHolding, Portfolio, Transaction
 from backend.errors import START_NOT_AFTER_END, InvalidInput, NotFound, Rule
-from backend.market_data.bars import TICKER_RULE, normalize_ticker
 from backend.momentum.engine import MIN_CLOSES, rating
 from backend.momentum.service import MomentumService, ScoreBook
 from backend.portfolios import csv_io, ledger
@@ -43,6 +42,7 @@ from backend.portfolios.performance import (
     split_adjusted_shares,
 )
 from backend.portfolios.rebalance import RebalancePlan, plan_rebalance
+from backend.reference.tickers import TICKER_RULE, normalize_ticker
 
 TARGET_TOLERANCE = 0.001
 # The rules of these views and edits that no schema can state (declared by their routes).

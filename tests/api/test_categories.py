@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from backend.main import create_app
-from backend.portfolios.model_portfolio import CATEGORIES
+from backend.reference.seed import SEED_CATEGORIES
 from tests.support.portfolio_app import (
     ADMIN,
     Api,
@@ -40,7 +40,7 @@ def test_the_nine_seeded_categories(client: TestClient) -> None:
     assert body["count"] == 9
     assert body["targets_sum"] == pytest.approx(1.0)
     by_name = {c["name"]: c for c in body["categories"]}
-    for cat in CATEGORIES:
+    for cat in SEED_CATEGORIES:
         got = by_name[cat.name]
         assert got["target"] == cat.target
         assert got["benchmark"] == cat.benchmark

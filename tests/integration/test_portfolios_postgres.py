@@ -21,8 +21,8 @@ from backend.main import create_app
 from backend.market_data.providers.csv_file import read_price_file
 from backend.market_data.sample import SAMPLE_PRICES
 from backend.market_data.store import PriceStore
-from backend.portfolios.model_portfolio import CATEGORIES, MODEL_HOLDINGS
 from backend.portfolios.service import NewTransaction, PortfolioService
+from backend.reference.seed import SEED_CATEGORIES, SEED_MODEL_HOLDINGS
 from tests.support.portfolio_app import PASSWORD, Api, assert_error, portfolio_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.database]
@@ -55,12 +55,12 @@ def test_migration_seeds_categories_and_model_and_downgrades(pg_url: str) -> Non
             text("SELECT name, target, benchmark FROM categories ORDER BY position")
         )
         assert [(n, t, b) for n, t, b in cats] == [
-            (c.name, c.target, c.benchmark) for c in CATEGORIES
+            (c.name, c.target, c.benchmark) for c in SEED_CATEGORIES
         ]
         members = conn.execute(text("SELECT count(*) FROM category_members")).scalar()
-        assert members == sum(len(c.tickers) for c in CATEGORIES)
+        assert members == sum(len(c.tickers) for c in SEED_CATEGORIES)
         model = dict(conn.execute(text("SELECT ticker, shares FROM model_holdings")).all())
-        assert model == {t: float(n) for t, n in MODEL_HOLDINGS.items()}
+        assert model == {t: float(n) for t, n in SEED_MODEL_HOLDINGS.items()}
         # The serial sequence moved past the seeded ids.
         conn.execute(
             text(

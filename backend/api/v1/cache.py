@@ -15,9 +15,9 @@ from backend.api.errors import error_responses
 from backend.cache.base import PATTERN_RE, PATTERN_RULE
 from backend.cache.warmup import default_warmup_tickers
 from backend.errors import InvalidInput
-from backend.market_data.bars import TICKER_CHARS, TICKER_RULE, normalize_ticker
 from backend.momentum.engine import MODEL_VERSION
 from backend.momentum.schemas import BatchError
+from backend.reference.tickers import TICKER_CHARS, TICKER_RULE, normalize_ticker
 from backend.validation import comma_list_pattern
 
 router = APIRouter(prefix="/cache", tags=["cache"])

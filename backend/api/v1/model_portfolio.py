@@ -13,7 +13,6 @@ from backend.api.deps import PortfoliosDep
 from backend.api.errors import beyond_schema, error_responses
 from backend.auth.ratelimit import RateLimit
 from backend.errors import START_NOT_AFTER_END, InvalidInput, Rule
-from backend.market_data.bars import TICKER_PATTERN, TICKER_RULE, normalize_ticker
 from backend.portfolios import decimals
 from backend.portfolios.schemas import (
     AnalysisOut,
@@ -23,6 +22,7 @@ from backend.portfolios.schemas import (
     performance_out,
 )
 from backend.portfolios.service import LISTED_ONCE, STORED_DAYS, STORED_PRICES, Quote
+from backend.reference.tickers import TICKER_PATTERN, TICKER_RULE, normalize_ticker
 from backend.validation import NUMBER_TEXT, IsoDate
 
 router = APIRouter(prefix="/portfolio", tags=["model portfolio"])

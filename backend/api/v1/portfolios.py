@@ -15,7 +15,6 @@ from backend.api.errors import beyond_schema, error_responses
 from backend.api.v1.model_portfolio import MinTrade, NewCash
 from backend.auth.ratelimit import RateLimit
 from backend.errors import START_NOT_AFTER_END, InvalidInput, Rule
-from backend.market_data.bars import TICKER_PATTERN
 from backend.portfolios import csv_io, decimals, ledger
 from backend.portfolios.ledger import TxType
 from backend.portfolios.schemas import (
@@ -42,6 +41,7 @@ from backend.portfolios.service import (
     Quote,
     TransactionFilter,
 )
+from backend.reference.tickers import TICKER_PATTERN
 from backend.validation import INT_TEXT, IsoDate
 
 router = APIRouter(prefix="/portfolios", tags=["portfolios"])
