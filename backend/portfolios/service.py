@@ -24,8 +24,10 @@ from sqlalchemy import CursorResult, Engine, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from backend.db.engine import make_session_factory
-from backend.db.models import Category, CategoryMember, ModelHolding, Portfolio, Transaction
+from backend.db.models import Category, CategoryMember, Portfolio, Transaction
 from backend.errors import START_NOT_AFTER_END, InvalidInput, NotFound, Rule
+from backend.market_data.categories import CategoryRecord as CategoryInfo
+from backend.market_data.categories import bump_data_version, read_categories
 from backend.momentum.engine import MIN_CLOSES, rating
 from backend.momentum.service import MomentumService, ScoreBook
 from backend.portfolios import csv_io, ledger
@@ -33,6 +35,7 @@ from backend.portfolios.analysis import (
     CategoryTarget,
     PortfolioAnalysis,
     analyze_holdings,
+    category_targets,
     value_weighted_score,
 )
 from backend.portfolios.csv_io import ImportRejected
@@ -82,20 +85,6 @@ def latest_valid_date() -> dt.date:
 
 
 # ------------------------------------------------------------------------ plain results
-
-
-@dataclass(frozen=True)
-class CategoryInfo:
-    id: int
-    name: str
-    slug: str
-    target: float
-    benchmark: str
-    is_fixed_income: bool
-    tickers: tuple[str, ...]
-
-    def as_target(self) -> CategoryTarget:
-        return CategoryTarget(name=self.name, target=self.target, tickers=frozenset(self.tickers))
 
 
 @dataclass(frozen=True)
@@ -252,29 +241,7 @@ class PortfolioService:
     # ================================================================== categories
 
     def categories(self) -> list[CategoryInfo]:
-        with self.sessions() as s:
-            return self._categories(s)
-
-    @staticmethod
-    def _categories(s: Session) -> list[CategoryInfo]:
-        cats = s.scalars(select(Category).order_by(Category.position, Category.id)).all()
-        members: dict[int, list[str]] = {c.id: [] for c in cats}
-        for m in s.scalars(
-            select(CategoryMember).order_by(CategoryMember.position, CategoryMember.ticker)
-        ):
-            members.setdefault(m.category_id, []).append(m.ticker)
-        return [
-            CategoryInfo(
-                id=c.id,
-                name=c.name,
-                slug=c.slug,
-                target=c.target,
-                benchmark=c.benchmark,
-                is_fixed_income=c.is_fixed_income,
-                tickers=tuple(members[c.id]),
-            )
-            for c in cats
-        ]
+        return list(self.momentum.store.categories.current().categories)
 
     def category(self, name: str) -> CategoryInfo:
         """A category by slug (`large-cap-anchors`) or name, case-insensitive."""
@@ -291,8 +258,8 @@ class PortfolioService:
             {"category": name, "known": [c.slug for c in cats]},
         )
 
-    def category_targets(self) -> list[CategoryTarget]:
-        return [c.as_target() for c in self.categories()]
+    def category_targets(self) -> tuple[CategoryTarget, ...]:
+        return category_targets(self.categories())
 
     @staticmethod
     def _check_targets_sum(targets: Mapping[str, float]) -> None:
@@ -322,7 +289,10 @@ class PortfolioService:
         """Change one category (admin). Targets must still sum to 1 within 0.001; a ticker
         may belong to one category only."""
         with self.sessions() as s, s.begin():
-            cats = self._categories(s)
+            # Every category edit moves the data version: the score book, its universes and
+            # every cached score are keyed by it.
+            bump_data_version(s)
+            cats = read_categories(s)
             cat = self._find(cats, name)
             row = s.get(Category, cat.id)
             assert row is not None
@@ -383,7 +353,8 @@ class PortfolioService:
     def update_targets(self, targets: Mapping[str, float]) -> list[CategoryInfo]:
         """Set several targets at once (admin); the categories not named keep theirs."""
         with self.sessions() as s, s.begin():
-            cats = self._categories(s)
+            bump_data_version(s)
+            cats = read_categories(s)
             new = {c.name: c.target for c in cats}
             rows: dict[int, float] = {}
             for key, value in targets.items():
@@ -708,9 +679,7 @@ class PortfolioService:
 
     def model_holdings(self) -> dict[str, float]:
         """The model portfolio's shares today (floats: its views are floating-point maths)."""
-        with self.sessions() as s:
-            rows = s.scalars(select(ModelHolding).order_by(ModelHolding.ticker)).all()
-            return {r.ticker: float(r.shares) for r in rows}
+        return dict(self.momentum.store.categories.current().model_holdings)
 
     def trading_dates(self, start: dt.date | None, end: dt.date | None) -> pd.DatetimeIndex:
         index = pd.DatetimeIndex(self._require_book().panel.close.index)

@@ -19,13 +19,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from backend.momentum.service import (
-    EQUITY_BENCHMARK,
-    FIXED_INCOME_BENCHMARK,
-    MomentumService,
-    ScoreBook,
-)
+from backend.momentum.service import MomentumService, ScoreBook
 from backend.momentum.universes import ALL
+from backend.reference.benchmarks import EQUITY_BENCHMARK, FIXED_INCOME_BENCHMARK
 from backend.research.backtest import (
     REBALANCE_SPACING,
     BacktestParams,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path
 from backend.api.deps import PortfoliosDep
 from backend.api.errors import beyond_schema, error_responses
 from backend.auth.deps import AdminUser
+from backend.market_data.categories import CategoryRecord as CategoryInfo
 from backend.portfolios.schemas import (
     CategoryAnalysisOut,
     CategoryDetail,
@@ -22,7 +23,6 @@ from backend.portfolios.service import (
     LISTED_ONCE,
     ONE_CATEGORY,
     TARGETS_SUM,
-    CategoryInfo,
     Quote,
 )
 
