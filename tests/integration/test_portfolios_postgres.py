@@ -21,7 +21,7 @@ from backend.main import create_app
 from backend.market_data.providers.csv_file import read_price_file
 from backend.market_data.sample import SAMPLE_PRICES
 from backend.market_data.store import PriceStore
-from backend.portfolios.service import NewTransaction, PortfolioService
+from backend.portfolios.transactions import NewTransaction, TransactionService
 from backend.reference.seed import SEED_CATEGORIES, SEED_MODEL_HOLDINGS
 from tests.support.portfolio_app import PASSWORD, Api, assert_error, portfolio_settings
 
@@ -122,7 +122,7 @@ def test_parallel_service_writes_serialise_on_postgres(pg_url: str, pg_client: T
     api = Api(pg_client)
     user = api.user()
     pid = api.portfolio(user["headers"])
-    service: PortfolioService = pg_client.app.state.portfolios  # type: ignore[attr-defined]
+    service: TransactionService = pg_client.app.state.transactions  # type: ignore[attr-defined]
     buy = NewTransaction(dt.date(2020, 1, 3), "BUY", 5, ticker="NVDA", price=60)
     sale = NewTransaction(dt.date(2020, 2, 3), "SELL", 1, ticker="NVDA", price=70)
     service.add_transactions(user["id"], pid, [buy])
