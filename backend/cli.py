@@ -13,10 +13,10 @@ from backend.console import console, err, progress_bar
 from backend.db.engine import make_engine
 from backend.db.migrate import upgrade_to_head
 from backend.errors import AppError, PriceFileError
-from backend.market_data.bars import TICKER_RULE, normalize_ticker
 from backend.market_data.ingest import import_price_file, load_sample, refresh_prices
 from backend.market_data.providers import build_provider
 from backend.market_data.store import PriceStore
+from backend.reference.tickers import TICKER_RULE, normalize_ticker
 from backend.research import cli as research_cli
 
 app = typer.Typer(help="AlphaVelocity command line.", no_args_is_help=True)

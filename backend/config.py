@@ -147,7 +147,7 @@ class Settings(BaseSettings):
     @field_validator("cache_warmup_tickers")
     @classmethod
     def _warmup_tickers(cls, value: str) -> str:
-        from backend.market_data.bars import TICKER_RULE, normalize_ticker
+        from backend.reference.tickers import TICKER_RULE, normalize_ticker
 
         parts = [p for p in value.split(",") if p.strip()]
         bad = [p for p in parts if normalize_ticker(p) is None]

@@ -34,7 +34,11 @@ from backend.momentum.service import MomentumService
 from backend.observability.logging import configure_logging
 from backend.observability.metrics import Metrics
 from backend.observability.middleware import RequestObservabilityMiddleware
+from backend.portfolios.categories import CategoryService
+from backend.portfolios.quotes import QuoteService
 from backend.portfolios.service import PortfolioService
+from backend.portfolios.transactions import TransactionService
+from backend.portfolios.views import PortfolioViews
 from backend.research.answers import ScoreAnswers
 from backend.research.service import ResearchService
 from backend.research.serving import ModelScores
@@ -112,7 +116,15 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
     app.state.on_demand = on_demand
     app.state.metrics = metrics
     app.state.scheduler = scheduler
-    app.state.portfolios = PortfolioService(engine, momentum)
+    app.state.portfolios = PortfolioService(engine)
+    app.state.transactions = TransactionService(engine)
+    app.state.categories = CategoryService(engine, store.categories)
+    app.state.portfolio_views = PortfolioViews(
+        app.state.portfolios,
+        app.state.transactions,
+        app.state.categories,
+        QuoteService(momentum),
+    )
     install_auth(app, settings, engine)
     install_error_handlers(app)
     app.add_middleware(ScoreFastPath, cache=lambda: cache)

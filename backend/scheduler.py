@@ -220,7 +220,7 @@ class RefreshScheduler:
         calendar_name: str = "XNYS",
         delay_minutes: int = 30,
         lock_ttl_seconds: float = 1800,
-        warmup_tickers: Sequence[str] = (),
+        warmup_tickers: Sequence[str] | None = None,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
     ) -> None:
         self.store = store
@@ -232,7 +232,8 @@ class RefreshScheduler:
         self.calendar_name = calendar_name
         self.delay = dt.timedelta(minutes=delay_minutes)
         self.lock_ttl = lock_ttl_seconds
-        self.warmup_tickers = list(warmup_tickers)
+        # None: the default of each run, read from the database then (categories change).
+        self.warmup_tickers = None if warmup_tickers is None else list(warmup_tickers)
         self._now = now
         self._calendar: Any = None
         self._task: asyncio.Task[None] | None = None
@@ -281,6 +282,12 @@ class RefreshScheduler:
         )
         return report
 
+    async def _warmup_tickers(self) -> list[str]:
+        if self.warmup_tickers is not None:
+            return self.warmup_tickers
+        snapshot = await asyncio.to_thread(self.store.categories.current)
+        return default_warmup_tickers(snapshot)
+
     async def run_once(self, session: dt.date) -> RunReport:
         """Refresh for `session` unless another replica does or did: then skip."""
         name = session.isoformat()
@@ -322,7 +329,7 @@ class RefreshScheduler:
                 report.outcome = "failed"
                 report.reason = f"every ticker failed ({len(summary.failed)}), e.g. {first}"
             else:
-                warm = await self.cache.warm(self.warmup_tickers, self.score_batch)
+                warm = await self.cache.warm(await self._warmup_tickers(), self.score_batch)
                 report.warmed, report.warm_failed = len(warm.warmed), len(warm.failed)
                 await self.lock.mark_done(name, DONE_TTL_SECONDS)
         except Exception as exc:  # the loop must go on to the next session
@@ -410,11 +417,7 @@ def build_scheduler(
         lock = RedisRefreshLock(lambda: backend.client, settings.cache_key_prefix)
     else:
         lock = LocalRefreshLock()
-    tickers = (
-        settings.cache_warmup_tickers.split(",")
-        if settings.cache_warmup_tickers
-        else default_warmup_tickers()
-    )
+    tickers = settings.cache_warmup_tickers.split(",") if settings.cache_warmup_tickers else None
     return RefreshScheduler(
         store=store,
         provider=service.provider,

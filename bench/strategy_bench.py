@@ -43,13 +43,13 @@ from backend.market_data.sample import SAMPLE_PRICES
 from backend.momentum.engine import score_panel
 from backend.portfolios.analysis import category_targets
 from backend.portfolios.correlation import correlation_matrix
-from backend.portfolios.model_portfolio import CATEGORIES
 from backend.portfolios.strategy import (
     StrategyBars,
     StrategyParams,
     StrategyResult,
     run_strategy,
 )
+from backend.reference.seed import SEED_CATEGORIES
 from bench.research_bench import best_of
 from tests.support.reference_strategy import reference_strategy
 
@@ -58,7 +58,7 @@ SHARED = Path(os.environ.get("AV_SHARED_DATA", REPO.parent / "shared" / "data"))
 SP500 = SHARED / "sp500_daily_2016_2021.csv.gz"
 SPY_FILE = SHARED / "spy_adj_close_1993_2024.csv"
 ALIASES = {"FB": "META"}
-MODEL = category_targets(CATEGORIES)
+MODEL = category_targets(SEED_CATEGORIES)
 MEMBERS = {t for c in MODEL for t in c.tickers}
 TARGET_S = 2.0
 

@@ -12,7 +12,10 @@ from backend.cache.service import ScoreCache
 from backend.config import Settings
 from backend.market_data.store import PriceStore
 from backend.momentum.service import MomentumService
+from backend.portfolios.categories import CategoryService
 from backend.portfolios.service import PortfolioService
+from backend.portfolios.transactions import TransactionService
+from backend.portfolios.views import PortfolioViews
 from backend.research.answers import ScoreAnswers
 from backend.research.service import ResearchService
 from backend.research.serving import ModelScores
@@ -66,4 +69,22 @@ def get_portfolios(request: Request) -> PortfolioService:
     return service
 
 
+def get_transactions(request: Request) -> TransactionService:
+    service: TransactionService = request.app.state.transactions
+    return service
+
+
+def get_portfolio_views(request: Request) -> PortfolioViews:
+    service: PortfolioViews = request.app.state.portfolio_views
+    return service
+
+
+def get_categories(request: Request) -> CategoryService:
+    service: CategoryService = request.app.state.categories
+    return service
+
+
 PortfoliosDep = Annotated[PortfolioService, Depends(get_portfolios)]
+TransactionsDep = Annotated[TransactionService, Depends(get_transactions)]
+PortfolioViewsDep = Annotated[PortfolioViews, Depends(get_portfolio_views)]
+CategoriesDep = Annotated[CategoryService, Depends(get_categories)]

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from backend.portfolios.model_portfolio import CATEGORIES, MARKET_BENCHMARKS, MODEL_HOLDINGS
-
-# The benchmarks the momentum service scores against (relative momentum).
-SCORING_BENCHMARKS = ("SPY", "AGG")
+from backend.market_data.categories import CategorySnapshot
+from backend.reference.benchmarks import MARKET_BENCHMARKS, SCORING_BENCHMARKS
 
 
-def default_warmup_tickers() -> list[str]:
-    """Model holdings, market benchmarks, category benchmarks and scoring benchmarks: sorted,
-    without repeats."""
-    tickers = set(MODEL_HOLDINGS) | set(MARKET_BENCHMARKS) | set(SCORING_BENCHMARKS)
-    tickers |= {c.benchmark for c in CATEGORIES}
+def default_warmup_tickers(snapshot: CategorySnapshot) -> list[str]:
+    """Model holdings, market benchmarks, category benchmarks (as the database holds them) and
+    scoring benchmarks: sorted, without repeats."""
+    tickers = set(snapshot.model_holdings) | set(MARKET_BENCHMARKS) | set(SCORING_BENCHMARKS)
+    tickers |= {c.benchmark for c in snapshot.categories}
     return sorted(tickers)

@@ -8,9 +8,14 @@ its ex-date (0.0 otherwise).
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
+
+# Re-exported for the modules that still import the ticker rules from here (api/v1/momentum.py,
+# cache/fastpath.py); the rules live in the reference leaf.
+from backend.reference.tickers import TICKER_PATTERN as TICKER_PATTERN  # noqa: F401
+from backend.reference.tickers import TICKER_RE as TICKER_RE  # noqa: F401
+from backend.reference.tickers import TICKER_RULE as TICKER_RULE  # noqa: F401
+from backend.reference.tickers import normalize_ticker as normalize_ticker  # noqa: F401
 
 BAR_COLUMNS: list[str] = [
     "date",
@@ -25,18 +30,6 @@ BAR_COLUMNS: list[str] = [
     "split",
 ]
 PRICE_COLUMNS: list[str] = ["open", "high", "low", "close", "adj_close"]
-
-# 1-15 of A-Z 0-9 . - ^ = (case-insensitive on input, stored upper-case).
-TICKER_CHARS = r"[A-Za-z0-9.\-^=]{1,15}"  # unanchored, for patterns made of tickers
-TICKER_PATTERN = f"^{TICKER_CHARS}$"
-TICKER_RE = re.compile(TICKER_PATTERN)
-TICKER_RULE = "1 to 15 characters from A-Z, 0-9, '.', '-', '^', '='"
-
-
-def normalize_ticker(raw: str) -> str | None:
-    """The upper-case ticker, or None when `raw` breaks `TICKER_RULE`."""
-    value = raw.strip()
-    return value.upper() if TICKER_RE.fullmatch(value) else None
 
 
 def empty_bars() -> pd.DataFrame:

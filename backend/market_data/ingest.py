@@ -19,7 +19,6 @@ from backend.market_data.sample import (
     read_sample_securities,
 )
 from backend.market_data.store import PriceStore, UpsertResult
-from backend.portfolios.model_portfolio import FIXED_INCOME_TICKERS
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +48,6 @@ def load_sample(store: PriceStore, progress: Progress | None = None) -> UpsertRe
             "ticker": row.ticker,
             "name": row.name,
             "sector": row.sector,
-            "is_fixed_income": row.ticker in FIXED_INCOME_TICKERS,
         }
         for row in securities.itertuples(index=False)
     )

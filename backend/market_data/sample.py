@@ -22,7 +22,8 @@ from typing import Sequence
 
 import pandas as pd
 
-from backend.market_data.bars import BAR_COLUMNS, normalize_ticker
+from backend.market_data.bars import BAR_COLUMNS
+from backend.reference.tickers import normalize_ticker
 
 SAMPLE_DIR = Path(__file__).resolve().parent / "sample"
 SAMPLE_PRICES = SAMPLE_DIR / "prices.csv.gz"

@@ -36,6 +36,13 @@ from sqlalchemy.orm import Session
 
 from backend.db.models import DailyBar, Security, StoreState, TickerAlias
 from backend.market_data.bars import BAR_COLUMNS
+from backend.market_data.categories import (
+    CategoryRepository,
+    CategorySnapshot,
+    bump_data_version,
+    read_data_version,
+    read_snapshot,
+)
 
 UPSERT_CHUNK = 50_000
 
@@ -67,6 +74,8 @@ class PricePanel:
     split: pd.DataFrame
     securities: pd.DataFrame  # index ticker; name, sector, category, is_fixed_income, data_source
     data_version: int
+    # The categories and model holdings read with the bars (universes, the benchmark choice).
+    categories: CategorySnapshot = field(default_factory=lambda: CategorySnapshot(0))
 
     @property
     def tickers(self) -> list[str]:
@@ -123,6 +132,23 @@ def _stage(conn: Connection, table: str, rows: list[tuple[Any, ...]]) -> None:
     conn.exec_driver_sql(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)  # nosec B608
 
 
+_SECURITY_FIELDS = ("ticker", "name", "sector", "category", "is_fixed_income", "data_source")
+
+
+def _classified(rows: Iterable[Any], snapshot: CategorySnapshot) -> list[dict[str, Any]]:
+    """Security rows (ticker, name, sector, data_source, ...) with the category and the
+    fixed-income flag of the category tables, the one place they are kept."""
+    owner = snapshot.by_ticker()
+    out = []
+    for row in rows:
+        values = row._asdict()
+        category = owner.get(values["ticker"])
+        values["category"] = category.name if category is not None else None
+        values["is_fixed_income"] = category.is_fixed_income if category is not None else False
+        out.append(values)
+    return out
+
+
 def _clean(value: Any) -> Any:
     """numpy scalars and NaN -> plain Python values and None, as the DB-API wants them."""
     if value is None:
@@ -139,12 +165,13 @@ def _clean(value: Any) -> Any:
 class PriceStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.categories = CategoryRepository(engine)
 
     # ----------------------------------------------------------------- reads
 
     def data_version(self) -> int:
         with Session(self.engine) as s:
-            return int(s.scalar(select(StoreState.data_version).where(StoreState.id == 1)) or 0)
+            return read_data_version(s)
 
     def is_empty(self) -> bool:
         with Session(self.engine) as s:
@@ -211,8 +238,8 @@ class PriceStore:
             ]
 
     def securities(self, tickers: Iterable[str] | None = None) -> list[dict[str, Any]]:
-        """Securities (all, or those named) with their metadata, first and last bar date and
-        number of bars, by ticker."""
+        """Securities (all, or those named) with their metadata (the category from the category
+        tables), first and last bar date and number of bars, by ticker."""
         names = None if tickers is None else list(tickers)
         counts_stmt = select(
             DailyBar.ticker.label("ticker"),
@@ -228,8 +255,6 @@ class PriceStore:
                 Security.ticker,
                 Security.name,
                 Security.sector,
-                Security.category,
-                Security.is_fixed_income,
                 Security.data_source,
                 counts.c.bars,
                 counts.c.first_date,
@@ -241,15 +266,16 @@ class PriceStore:
         if names is not None:
             stmt = stmt.where(Security.ticker.in_(names))
         with Session(self.engine) as s:
-            return [{**row._asdict(), "bars": int(row.bars or 0)} for row in s.execute(stmt).all()]
+            rows = s.execute(stmt).all()
+        return [
+            {**row, "bars": int(row["bars"] or 0)}
+            for row in _classified(rows, self.categories.current())
+        ]
 
     def load_panel(self) -> PricePanel:
         """All bars as dates x tickers frames. Days a ticker has no bar stay NaN."""
         with self.engine.connect() as conn:
-            version = int(
-                conn.execute(select(StoreState.data_version).where(StoreState.id == 1)).scalar()
-                or 0
-            )
+            version = read_data_version(conn)
             # The raw DB-API cursor: plain tuples, several times faster than Row objects here.
             cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
             cursor.execute("SELECT date, ticker, close, adj_close, volume, split FROM daily_bars")
@@ -260,19 +286,17 @@ class PriceStore:
                     Security.ticker,
                     Security.name,
                     Security.sector,
-                    Security.category,
-                    Security.is_fixed_income,
                     Security.data_source,
                 )
             ).all()
+            categories = read_snapshot(conn, version)
         bars = pd.DataFrame(
             rows, columns=["date", "ticker", "close", "adj_close", "volume", "split"]
         )
         bars["date"] = pd.to_datetime(bars["date"].astype(str), format="%Y-%m-%d")
         bars["volume"] = bars["volume"].astype("float64")
         securities = pd.DataFrame(
-            sec,
-            columns=["ticker", "name", "sector", "category", "is_fixed_income", "data_source"],
+            _classified(sec, categories), columns=list(_SECURITY_FIELDS)
         ).set_index("ticker")
         tickers = sorted(bars["ticker"].unique())
 
@@ -287,12 +311,15 @@ class PriceStore:
             split=wide("split"),
             securities=securities.reindex(tickers),
             data_version=version,
+            categories=categories,
         )
 
     # ---------------------------------------------------------------- writes
 
     def upsert_securities(self, rows: Iterable[dict[str, Any]]) -> int:
-        """Insert securities or update the fields given (None leaves a field as it is)."""
+        """Insert securities or update the fields given (None leaves a field as it is). A
+        security's category and fixed-income flag are not its own: they are read from the
+        category tables."""
         count = 0
         with Session(self.engine) as s, s.begin():
             for row in rows:
@@ -301,7 +328,7 @@ class PriceStore:
                 if sec is None:
                     sec = Security(ticker=ticker, is_fixed_income=False)
                     s.add(sec)
-                for key in ("name", "sector", "category", "is_fixed_income", "data_source"):
+                for key in ("name", "sector", "data_source"):
                     value = _clean(row.get(key))
                     if value is not None:
                         setattr(sec, key, value)
@@ -373,15 +400,8 @@ class PriceStore:
             )
             n_written = int(sum(written.values()))
             if n_written:
-                conn.execute(
-                    update(StoreState)
-                    .where(StoreState.id == 1)
-                    .values(data_version=StoreState.data_version + 1)
-                )
-            version = int(
-                conn.execute(select(StoreState.data_version).where(StoreState.id == 1)).scalar()
-                or 0
-            )
+                bump_data_version(conn)
+            version = read_data_version(conn)
         return UpsertResult(
             rows=total,
             written=n_written,

@@ -73,6 +73,7 @@ from backend.momentum.panel import (
     percentile_rank,
     valid_positions,
 )
+from backend.reference.benchmarks import EQUITY_BENCHMARK
 
 __all__ = [
     "MODEL_VERSION",
@@ -96,7 +97,7 @@ BoolArray = npt.NDArray[np.bool_]
 
 MODEL_VERSION: Final = "alphavelocity-v1"
 MIN_CLOSES: Final = 64
-DEFAULT_BENCHMARK: Final = "SPY"
+DEFAULT_BENCHMARK: Final = EQUITY_BENCHMARK
 BENCHMARK_MIN_CLOSES: Final = 22
 MAX_LOOKBACK: Final = 253  # closes needed by the longest horizon, r(252)
 

@@ -52,10 +52,7 @@ from backend.momentum.schemas import (
     TopResponse,
 )
 from backend.momentum.universes import ALL, not_a_member, universe_members
-from backend.portfolios.model_portfolio import FIXED_INCOME_TICKERS
-
-EQUITY_BENCHMARK = "SPY"
-FIXED_INCOME_BENCHMARK = "AGG"
+from backend.reference.benchmarks import EQUITY_BENCHMARK, FIXED_INCOME_BENCHMARK
 
 
 def _r2(x: float) -> float:
@@ -67,13 +64,12 @@ def _opt(x: float) -> float | None:
 
 
 def benchmarks_for(securities: pd.DataFrame) -> dict[str, str]:
-    """SPY for everything, AGG for securities flagged (or listed) as fixed income."""
+    """SPY for everything, AGG for the securities of a fixed-income category (the store's
+    panel carries the flag from the category tables)."""
     out = {}
     for ticker, fixed in securities["is_fixed_income"].items():
         is_fi = bool(fixed) if fixed is not None and fixed == fixed else False
-        out[str(ticker)] = (
-            FIXED_INCOME_BENCHMARK if is_fi or ticker in FIXED_INCOME_TICKERS else EQUITY_BENCHMARK
-        )
+        out[str(ticker)] = FIXED_INCOME_BENCHMARK if is_fi else EQUITY_BENCHMARK
     return out
 
 
@@ -124,7 +120,7 @@ class ScoreBook:
         return int(rows[k]) if k >= 0 else None
 
     def universe_columns(self, universe: str) -> list[int]:
-        members = universe_members(universe)
+        members = universe_members(universe, self.panel.categories)
         if members is None:
             return list(range(len(self.frames.tickers)))
         cols = {self.column[t] for t in (self.resolve(m) for m in members) if t is not None}

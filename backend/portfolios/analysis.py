@@ -60,7 +60,7 @@ class _CategoryLike(Protocol):
 
 def category_targets(categories: Iterable[_CategoryLike]) -> tuple[CategoryTarget, ...]:
     """``CategoryTarget`` for each object with ``name``, ``target`` and ``tickers`` (e.g. the
-    ``model_portfolio.CATEGORIES``), in the same order."""
+    ``reference.seed.SEED_CATEGORIES``), in the same order."""
     return tuple(CategoryTarget(c.name, float(c.target), frozenset(c.tickers)) for c in categories)
 
 

@@ -42,9 +42,9 @@ import numpy as np
 import pandas as pd
 
 from backend.errors import InvalidInput, Rule
-from backend.market_data.bars import TICKER_RULE, normalize_ticker
 from backend.portfolios import decimals
 from backend.portfolios.decimals import ONE, ZERO, DecimalRuleError
+from backend.reference.tickers import TICKER_RULE, normalize_ticker
 from backend.validation import first_control_char
 
 NOTE_MAX_LENGTH = 500

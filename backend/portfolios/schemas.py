@@ -12,13 +12,15 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from backend.market_data.bars import TICKER_PATTERN
+from backend.market_data.categories import CategoryRecord
 from backend.portfolios import decimals, ledger
 from backend.portfolios.analysis import PortfolioAnalysis
 from backend.portfolios.decimals import Amount, DecimalRuleError
 from backend.portfolios.ledger import NOTE_MAX_LENGTH, TxType
 from backend.portfolios.performance import PerformanceReport
+from backend.portfolios.quotes import Quote
 from backend.portfolios.rebalance import RebalancePlan
+from backend.reference.tickers import TICKER_PATTERN
 from backend.validation import IsoDate, MultilineStr, RequestModel, SafeStr
 
 TX_TYPES = "BUY, SELL, DIVIDEND, SPLIT, DEPOSIT, WITHDRAW, FEE"
@@ -167,6 +169,37 @@ class CategoryAnalysisOut(BaseModel):
     worst: ScoredTicker | None
     benchmark_score: ScoredTicker
     unscored: list[ScoredTicker]
+
+
+def category_out(c: CategoryRecord) -> CategoryOut:
+    return CategoryOut(
+        name=c.name,
+        slug=c.slug,
+        target=c.target,
+        benchmark=c.benchmark,
+        is_fixed_income=c.is_fixed_income,
+        tickers=list(c.tickers),
+    )
+
+
+def category_list(cats: list[CategoryRecord]) -> CategoryList:
+    return CategoryList(
+        count=len(cats),
+        targets_sum=round(sum(c.target for c in cats), 10),
+        categories=[category_out(c) for c in cats],
+    )
+
+
+def scored_ticker(q: Quote) -> ScoredTicker:
+    return ScoredTicker(
+        ticker=q.ticker,
+        stored_ticker=q.stored_ticker,
+        score=q.score,
+        rating=q.rating,
+        price=q.price,
+        price_date=q.price_date,
+        note=q.note,
+    )
 
 
 Target = Annotated[float, Field(ge=0, le=1, strict=True)]

@@ -78,6 +78,7 @@ from backend.portfolios.analysis import (
 )
 from backend.portfolios.performance import annualised_volatility, drawdown_series
 from backend.portfolios.rebalance import EPS, RebalancePlan, Side, plan_rebalance
+from backend.reference.benchmarks import EQUITY_BENCHMARK
 
 FloatArray = npt.NDArray[np.float64]
 Frequency = Literal["monthly", "quarterly"]
@@ -568,7 +569,7 @@ def run_strategy(
     categories: Sequence[CategoryTarget],
     params: StrategyParams,
     benchmark: pd.Series | None = None,
-    benchmark_name: str = "SPY",
+    benchmark_name: str = EQUITY_BENCHMARK,
 ) -> StrategyResult:
     """Follow the model rule from ``params.start`` to ``params.end`` (see the module docstring).
 

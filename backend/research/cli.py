@@ -20,7 +20,7 @@ from backend.errors import CALLER_ERRORS, AppError
 from backend.market_data.ingest import load_sample
 from backend.market_data.store import PriceStore
 from backend.momentum.service import MomentumService
-from backend.momentum.universes import ALL, universe_members
+from backend.momentum.universes import ALL, check_universe
 from backend.research.backtest import BacktestParams
 from backend.research.models import DEFAULT_MODEL, get_model, model_names
 from backend.research.report import write_report
@@ -130,7 +130,7 @@ def backtest(
     try:
         params.validate()
         get_model(model)  # an unknown model or universe fails before the store is read
-        universe_members(universe)
+        check_universe(universe)
         store, service = _service(get_settings())
         if store.is_empty():
             err.print("[red]the store is empty: run load-sample or import-prices first[/red]")

@@ -20,13 +20,9 @@ import numpy as np
 import pandas as pd
 
 from backend.momentum.panel import FloatArray, has_close
-from backend.momentum.service import (
-    EQUITY_BENCHMARK,
-    FIXED_INCOME_BENCHMARK,
-    MomentumService,
-    ScoreBook,
-)
+from backend.momentum.service import MomentumService, ScoreBook
 from backend.momentum.universes import ALL
+from backend.reference.benchmarks import EQUITY_BENCHMARK, FIXED_INCOME_BENCHMARK
 from backend.research.backtest import (
     REBALANCE_SPACING,
     BacktestParams,

@@ -201,7 +201,8 @@ def test_warmup_needs_the_admin_token(
 
 def test_warmup_default_is_the_model_portfolio_and_benchmarks(client: TestClient) -> None:
     body = client.post("/api/v1/cache/warmup", headers=ADMIN).json()
-    assert body["requested"] == len(default_warmup_tickers())
+    snapshot = client.app.state.store.categories.current()  # type: ignore[attr-defined]
+    assert body["requested"] == len(default_warmup_tickers(snapshot))
     assert {"NVDA", "MSFT", "SPY"} <= set(body["warmed"])
     # Whatever the sample does not hold is a per-ticker failure, not an error of the call.
     assert len(body["warmed"]) + len(body["failed"]) == body["requested"]

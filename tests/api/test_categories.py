@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from backend.main import create_app
-from backend.portfolios.model_portfolio import CATEGORIES
+from backend.reference.seed import SEED_CATEGORIES
 from tests.support.portfolio_app import (
     ADMIN,
     Api,
@@ -40,7 +40,7 @@ def test_the_nine_seeded_categories(client: TestClient) -> None:
     assert body["count"] == 9
     assert body["targets_sum"] == pytest.approx(1.0)
     by_name = {c["name"]: c for c in body["categories"]}
-    for cat in CATEGORIES:
+    for cat in SEED_CATEGORIES:
         got = by_name[cat.name]
         assert got["target"] == cat.target
         assert got["benchmark"] == cat.benchmark
@@ -222,3 +222,41 @@ def test_admin_bodies_with_control_characters_or_bad_values_name_the_field(
     err = assert_error(client.put(path, json=body, headers=ADMIN), 422, "invalid_input")
     assert err["details"]["fields"][0]["field"].startswith(field), err
     assert client.get("/api/v1/categories").json() == before
+
+
+def test_a_universe_ranks_the_members_the_admin_set(client: TestClient) -> None:
+    url = "/api/v1/categories/specialized-materials-etfs"
+    universe = "specialized-materials-etfs"
+    # REMX and LIT are not in the sample: the universe has no member with prices.
+    assert client.get(f"/api/v1/momentum/top?universe={universe}").status_code == 404
+    assert_error(client.get(f"/api/v1/momentum/XOM?universe={universe}"), 422, "invalid_input")
+    try:
+        resp = client.put(url, json={"tickers": ["XOM", "JPM", "KO"]}, headers=ADMIN)
+        assert resp.status_code == 200, resp.text
+        top = client.get(f"/api/v1/momentum/top?universe={universe}")
+        assert top.status_code == 200, top.text
+        assert {r["ticker"] for r in top.json()["results"]} == {"XOM", "JPM", "KO"}
+        assert top.json()["universe_size"] == 3
+        first = client.get(f"/api/v1/momentum/XOM?universe={universe}")
+        assert first.status_code == 200 and first.json()["universe_size"] == 3
+        assert client.get(f"/api/v1/momentum/XOM?universe={universe}").headers["x-cache"] == "hit"
+        # The edit moves the data version, so the cached answer of three members is not served.
+        client.put(url, json={"tickers": ["XOM", "JPM"]}, headers=ADMIN)
+        again = client.get(f"/api/v1/momentum/XOM?universe={universe}")
+        assert again.headers["x-cache"] == "miss" and again.json()["universe_size"] == 2
+        # The securities list shows the category of the tables.
+        rows = {s["ticker"]: s for s in client.get("/api/v1/securities").json()["securities"]}
+        assert rows["XOM"]["category"] == "Specialized Materials ETFs"
+        assert rows["KO"]["category"] is None
+    finally:
+        client.put(url, json={"tickers": ["REMX", "LIT"]}, headers=ADMIN)
+    assert client.get(f"/api/v1/momentum/top?universe={universe}").status_code == 404
+
+
+def test_securities_show_the_category_of_the_tables(client: TestClient) -> None:
+    rows = {s["ticker"]: s for s in client.get("/api/v1/securities").json()["securities"]}
+    assert rows["AAPL"]["category"] == "Large-Cap Anchors"
+    assert rows["AAPL"]["is_fixed_income"] is False
+    assert rows["XOM"]["category"] is None
+    one = client.get("/api/v1/prices/AAPL?start=2021-04-21").json()
+    assert one["category"] == "Large-Cap Anchors"

@@ -84,6 +84,9 @@ def test_securities_lists_every_stored_security(sample_app_client: TestClient) -
     assert tickers == sorted(tickers)
     spy = next(s for s in body["securities"] if s["ticker"] == "SPY")
     assert spy["bars"] == 519 and spy["last_date"] == "2021-04-21"
+    # The category is that of the category tables (the dashboard's), not a column of its own.
+    aapl = next(s for s in body["securities"] if s["ticker"] == "AAPL")
+    assert (aapl["category"], aapl["is_fixed_income"]) == ("Large-Cap Anchors", False)
     sectors = {s["sector"] for s in body["securities"]}
     assert {"Energy", "Information Technology", "Health Care"} <= sectors
 

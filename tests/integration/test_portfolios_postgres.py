@@ -21,8 +21,8 @@ from backend.main import create_app
 from backend.market_data.providers.csv_file import read_price_file
 from backend.market_data.sample import SAMPLE_PRICES
 from backend.market_data.store import PriceStore
-from backend.portfolios.model_portfolio import CATEGORIES, MODEL_HOLDINGS
-from backend.portfolios.service import NewTransaction, PortfolioService
+from backend.portfolios.transactions import NewTransaction, TransactionService
+from backend.reference.seed import SEED_CATEGORIES, SEED_MODEL_HOLDINGS
 from tests.support.portfolio_app import PASSWORD, Api, assert_error, portfolio_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.database]
@@ -55,12 +55,12 @@ def test_migration_seeds_categories_and_model_and_downgrades(pg_url: str) -> Non
             text("SELECT name, target, benchmark FROM categories ORDER BY position")
         )
         assert [(n, t, b) for n, t, b in cats] == [
-            (c.name, c.target, c.benchmark) for c in CATEGORIES
+            (c.name, c.target, c.benchmark) for c in SEED_CATEGORIES
         ]
         members = conn.execute(text("SELECT count(*) FROM category_members")).scalar()
-        assert members == sum(len(c.tickers) for c in CATEGORIES)
+        assert members == sum(len(c.tickers) for c in SEED_CATEGORIES)
         model = dict(conn.execute(text("SELECT ticker, shares FROM model_holdings")).all())
-        assert model == {t: float(n) for t, n in MODEL_HOLDINGS.items()}
+        assert model == {t: float(n) for t, n in SEED_MODEL_HOLDINGS.items()}
         # The serial sequence moved past the seeded ids.
         conn.execute(
             text(
@@ -122,7 +122,7 @@ def test_parallel_service_writes_serialise_on_postgres(pg_url: str, pg_client: T
     api = Api(pg_client)
     user = api.user()
     pid = api.portfolio(user["headers"])
-    service: PortfolioService = pg_client.app.state.portfolios  # type: ignore[attr-defined]
+    service: TransactionService = pg_client.app.state.transactions  # type: ignore[attr-defined]
     buy = NewTransaction(dt.date(2020, 1, 3), "BUY", 5, ticker="NVDA", price=60)
     sale = NewTransaction(dt.date(2020, 2, 3), "SELL", 1, ticker="NVDA", price=70)
     service.add_transactions(user["id"], pid, [buy])

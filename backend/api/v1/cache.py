@@ -15,9 +15,10 @@ from backend.api.errors import error_responses
 from backend.cache.base import PATTERN_RE, PATTERN_RULE
 from backend.cache.warmup import default_warmup_tickers
 from backend.errors import InvalidInput
-from backend.market_data.bars import TICKER_CHARS, TICKER_RULE, normalize_ticker
+from backend.market_data.store import PriceStore
 from backend.momentum.engine import MODEL_VERSION
 from backend.momentum.schemas import BatchError
+from backend.reference.tickers import TICKER_CHARS, TICKER_RULE, normalize_ticker
 from backend.validation import comma_list_pattern
 
 router = APIRouter(prefix="/cache", tags=["cache"])
@@ -88,10 +89,10 @@ async def cache_stats(cache: CacheDep, settings: SettingsDep) -> CacheStats:
     )
 
 
-def _warmup_tickers(raw: str | None, default: str) -> list[str]:
+def _warmup_tickers(raw: str | None, default: str, store: PriceStore) -> list[str]:
     source = raw if raw is not None else default
     if raw is None and not default:
-        return default_warmup_tickers()
+        return default_warmup_tickers(store.categories.current())
     parts = [p.strip() for p in source.split(",") if p.strip()]
     if not parts:
         raise InvalidInput(
@@ -142,7 +143,9 @@ async def cache_warmup(
     prices, too little history) are listed, not raised. Tickers the store does not hold are
     asked of the live provider (ON_DEMAND_WORKERS at a time, each within
     ON_DEMAND_DEADLINE_SECONDS). Needs the admin token: `Authorization: Bearer <ADMIN_TOKEN>`."""
-    wanted = _warmup_tickers(tickers, settings.cache_warmup_tickers)
+    wanted = await run_in_threadpool(
+        _warmup_tickers, tickers, settings.cache_warmup_tickers, service.store
+    )
     started = time.perf_counter()
     unknown = await run_in_threadpool(service.unstored, wanted)
     fetch_errors = await request.app.state.on_demand.obtain_many(unknown, None, None, None)

@@ -6,24 +6,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from backend.api.deps import PortfoliosDep
+from backend.api.deps import CategoriesDep, PortfolioViewsDep
 from backend.api.errors import beyond_schema, error_responses
 from backend.auth.deps import AdminUser
+from backend.portfolios.categories import LISTED_ONCE, ONE_CATEGORY, TARGETS_SUM
 from backend.portfolios.schemas import (
     CategoryAnalysisOut,
     CategoryDetail,
     CategoryList,
     CategoryOut,
     CategoryUpdate,
-    ScoredTicker,
     TargetsUpdate,
-)
-from backend.portfolios.service import (
-    LISTED_ONCE,
-    ONE_CATEGORY,
-    TARGETS_SUM,
-    CategoryInfo,
-    Quote,
+    category_list,
+    category_out,
 )
 
 router = APIRouter(prefix="/categories", tags=["categories"])
@@ -38,41 +33,10 @@ _ADMIN = error_responses(401, 403, 404, 413, 422, 503)
 _READ = error_responses(404, 422, 503)
 
 
-def _out(c: CategoryInfo) -> CategoryOut:
-    return CategoryOut(
-        name=c.name,
-        slug=c.slug,
-        target=c.target,
-        benchmark=c.benchmark,
-        is_fixed_income=c.is_fixed_income,
-        tickers=list(c.tickers),
-    )
-
-
-def _scored(q: Quote) -> ScoredTicker:
-    return ScoredTicker(
-        ticker=q.ticker,
-        stored_ticker=q.stored_ticker,
-        score=q.score,
-        rating=q.rating,
-        price=q.price,
-        price_date=q.price_date,
-        note=q.note,
-    )
-
-
-def _list(cats: list[CategoryInfo]) -> CategoryList:
-    return CategoryList(
-        count=len(cats),
-        targets_sum=round(sum(c.target for c in cats), 10),
-        categories=[_out(c) for c in cats],
-    )
-
-
 @router.get("", response_model=CategoryList, responses=error_responses(422, 503))
-def list_categories(service: PortfoliosDep) -> CategoryList:
+def list_categories(service: CategoriesDep) -> CategoryList:
     """Every category with its target, benchmark and tickers."""
-    return _list(service.categories())
+    return category_list(service.categories())
 
 
 @router.put(
@@ -81,41 +45,21 @@ def list_categories(service: PortfoliosDep) -> CategoryList:
     responses=_ADMIN,
     openapi_extra=beyond_schema(TARGETS_SUM),
 )
-def update_targets(body: TargetsUpdate, service: PortfoliosDep, _: AdminUser) -> CategoryList:
+def update_targets(body: TargetsUpdate, service: CategoriesDep, _: AdminUser) -> CategoryList:
     """Set several targets at once (admin token). The result must sum to 1 ± 0.001."""
-    return _list(service.update_targets(body.targets))
+    return category_list(service.update_targets(body.targets))
 
 
 @router.get("/{name}", response_model=CategoryDetail, responses=_READ)
-def get_category(name: Name, service: PortfoliosDep) -> CategoryDetail:
+def get_category(name: Name, views: PortfolioViewsDep) -> CategoryDetail:
     """A category and its tickers with their current scores, highest first (unscored last)."""
-    cat = service.category(name)
-    quotes = service.quotes(cat.tickers)
-    ordered = sorted(quotes.values(), key=lambda q: (q.score is None, -(q.score or 0.0), q.ticker))
-    return CategoryDetail(**_out(cat).model_dump(), scores=[_scored(q) for q in ordered])
+    return views.category_detail(name)
 
 
 @router.get("/{name}/analysis", response_model=CategoryAnalysisOut, responses=_READ)
-def category_analysis(name: Name, service: PortfoliosDep) -> CategoryAnalysisOut:
+def category_analysis(name: Name, views: PortfolioViewsDep) -> CategoryAnalysisOut:
     """Average and value-weighted score, best and worst member, and the benchmark's score."""
-    r = service.category_analysis(name)
-    return CategoryAnalysisOut(
-        name=r.category.name,
-        slug=r.category.slug,
-        target=r.category.target,
-        benchmark=r.category.benchmark,
-        members=len(r.category.tickers),
-        scored=len(r.scored),
-        average_score=None if r.average_score is None else round(r.average_score, 2),
-        value_weighted_score=(
-            None if r.value_weighted_score is None else round(r.value_weighted_score, 2)
-        ),
-        value_weighted_over=r.value_weighted_over,
-        best=_scored(r.scored[0]) if r.scored else None,
-        worst=_scored(r.scored[-1]) if r.scored else None,
-        benchmark_score=_scored(r.benchmark),
-        unscored=[_scored(q) for q in r.unscored],
-    )
+    return views.category_analysis(name)
 
 
 @router.put(
@@ -125,9 +69,9 @@ def category_analysis(name: Name, service: PortfoliosDep) -> CategoryAnalysisOut
     openapi_extra=beyond_schema(TARGETS_SUM, ONE_CATEGORY, LISTED_ONCE),
 )
 def update_category(
-    name: Name, body: CategoryUpdate, service: PortfoliosDep, _: AdminUser
+    name: Name, body: CategoryUpdate, service: CategoriesDep, _: AdminUser
 ) -> CategoryOut:
     """Change a category's target, benchmark or tickers (admin token). Targets must still sum
     to 1 ± 0.001 (use PUT /categories/targets to move several at once); a ticker belongs to
     one category only."""
-    return _out(service.update_category(name, body.target, body.benchmark, body.tickers))
+    return category_out(service.update_category(name, body.target, body.benchmark, body.tickers))

@@ -3,31 +3,26 @@ and the analysis of holdings given in a request (nothing stored)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from backend.api.deps import PortfoliosDep
+from backend.api.deps import PortfolioViewsDep
 from backend.api.errors import beyond_schema, error_responses
 from backend.auth.ratelimit import RateLimit
 from backend.errors import START_NOT_AFTER_END, InvalidInput, Rule
-from backend.market_data.bars import TICKER_PATTERN, TICKER_RULE, normalize_ticker
 from backend.portfolios import decimals
-from backend.portfolios.schemas import (
-    AnalysisOut,
-    AnalyzeRequest,
-    PerformanceOut,
-    RebalanceOut,
-    performance_out,
-)
-from backend.portfolios.service import LISTED_ONCE, STORED_DAYS, STORED_PRICES, Quote
+from backend.portfolios.categories import LISTED_ONCE
+from backend.portfolios.performance_inputs import STORED_DAYS
+from backend.portfolios.quotes import STORED_PRICES
+from backend.portfolios.schemas import AnalysisOut, AnalyzeRequest, PerformanceOut, RebalanceOut
+from backend.reference.benchmarks import EQUITY_BENCHMARK
+from backend.reference.tickers import TICKER_PATTERN, TICKER_RULE, normalize_ticker
 from backend.validation import NUMBER_TEXT, IsoDate
 
 router = APIRouter(prefix="/portfolio", tags=["model portfolio"])
 
-MODEL_NAME = "Model portfolio"
 _EXPENSIVE = RateLimit("model-views", "rate_limit_expensive")
 # A malformed URL or query 422 (and an empty price store), the database 503.
 _LIMITED = error_responses(422, 429, 503)
@@ -39,25 +34,12 @@ COST_OF_A_HOLDING = Rule(
 )
 
 
-def _prices_as_of(quotes: dict[str, Quote]) -> dt.date | None:
-    dates = [q.price_date for q in quotes.values() if q.price_date is not None]
-    return max(dates) if dates else None
-
-
 @router.get("/analysis", response_model=AnalysisOut, responses=error_responses(422, 503))
-def model_analysis(service: PortfoliosDep) -> AnalysisOut:
+def model_analysis(views: PortfolioViewsDep) -> AnalysisOut:
     """The model portfolio against the category targets, with current prices and scores.
     It has shares but no cost basis: a holding without a stored price cannot be valued, and
     is listed (`unvalued`) instead of counting as 0."""
-    result, quotes = service.analyze(service.model_holdings(), {}, 0.0)
-    return AnalysisOut(
-        portfolio_id=None,
-        name=MODEL_NAME,
-        prices_as_of=_prices_as_of(quotes),
-        realised_gain=None,
-        dividends=None,
-        analysis=result,
-    )
+    return views.model_analysis()
 
 
 def _bounded(value: Decimal, field: str, positive: bool) -> Decimal:
@@ -110,40 +92,24 @@ def _holdings(body: AnalyzeRequest) -> tuple[dict[str, Decimal], dict[str, Decim
     responses=error_responses(413, 422, 429, 503),
     openapi_extra=beyond_schema(LISTED_ONCE, COST_OF_A_HOLDING),
 )
-def analyze(body: AnalyzeRequest, service: PortfoliosDep) -> AnalysisOut:
+def analyze(body: AnalyzeRequest, views: PortfolioViewsDep) -> AnalysisOut:
     """Analyse the holdings in the body (`{"holdings": {"NVDA": 7}}`, 1 to 1,000 positions)
     like a portfolio, without storing anything."""
     shares, cost = _holdings(body)
     cash = _bounded(body.cash, "cash", positive=False)
-    result, quotes = service.analyze(shares, cost, cash)
-    return AnalysisOut(
-        portfolio_id=None,
-        name="Request holdings",
-        prices_as_of=_prices_as_of(quotes),
-        realised_gain=None,
-        dividends=None,
-        analysis=result,
-    )
+    return views.request_analysis(shares, cost, cash)
 
 
 @router.get(
     "/rebalance", response_model=RebalanceOut, dependencies=[_EXPENSIVE], responses=_LIMITED
 )
 def model_rebalance(
-    service: PortfoliosDep,
+    views: PortfolioViewsDep,
     cash: NewCash = 0.0,
     min_trade: MinTrade = 0.0,
 ) -> RebalanceOut:
     """Whole-share trades that bring the model portfolio toward its targets (plus `cash`)."""
-    holdings = service.model_holdings()
-    plan = service.rebalance(holdings, cash, min_trade)
-    return RebalanceOut(
-        portfolio_id=None,
-        name=MODEL_NAME,
-        new_cash=cash,
-        prices_as_of=_prices_as_of(service.quotes(sorted(holdings))),
-        plan=plan,
-    )
+    return views.model_rebalance(cash, min_trade)
 
 
 @router.get(
@@ -154,26 +120,16 @@ def model_rebalance(
     openapi_extra=beyond_schema(START_NOT_AFTER_END, STORED_DAYS, STORED_PRICES),
 )
 def model_performance(
-    service: PortfoliosDep,
+    views: PortfolioViewsDep,
     start: Annotated[
         IsoDate | None, Query(description="Default: one year before the newest stored day")
     ] = None,
     end: Annotated[IsoDate | None, Query(description="Default: the newest stored day")] = None,
-    benchmark: Annotated[str, Query(pattern=TICKER_PATTERN)] = "SPY",
+    benchmark: Annotated[str, Query(pattern=TICKER_PATTERN)] = EQUITY_BENCHMARK,
 ) -> PerformanceOut:
     """The model holdings held over the period (no cash): value series, time-weighted return,
     benchmark return, maximum drawdown, annualised volatility. The holdings are today's
     share counts; valued at closes as traded, each day holds them before the splits that came
     after it (AAPL 4 today was 1 before its 4-for-1 on 2020-08-31), so a split is no loss.
     Holdings without any stored price are left out and named in `notes`."""
-    if start is None:
-        dates = service.trading_dates(None, end)
-        if len(dates):
-            start = (dates[-1] - dt.timedelta(days=365)).date()
-    inputs = service.performance_inputs(
-        None, service.model_holdings(), start, end, benchmark.upper()
-    )
-    report = service.performance(inputs)
-    return performance_out(
-        report, None, MODEL_NAME, benchmark.upper(), inputs.price_basis, inputs.notes
-    )
+    return views.model_performance(start, end, benchmark.upper())

@@ -4,44 +4,36 @@ portfolio answers 404 exactly like a missing one."""
 
 from __future__ import annotations
 
-import datetime as dt
-from decimal import Decimal, localcontext
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query, Request, Response
 
-from backend.api.deps import CurrentUser, PortfoliosDep
+from backend.api.deps import CurrentUser, PortfoliosDep, PortfolioViewsDep, TransactionsDep
 from backend.api.errors import beyond_schema, error_responses
 from backend.api.v1.model_portfolio import MinTrade, NewCash
 from backend.auth.ratelimit import RateLimit
-from backend.errors import START_NOT_AFTER_END, InvalidInput, Rule
-from backend.market_data.bars import TICKER_PATTERN
-from backend.portfolios import csv_io, decimals, ledger
+from backend.errors import START_NOT_AFTER_END
+from backend.portfolios import csv_io, ledger
 from backend.portfolios.ledger import TxType
+from backend.portfolios.performance_inputs import STORED_DAYS
+from backend.portfolios.quotes import STORED_PRICES
 from backend.portfolios.schemas import (
     AnalysisOut,
     ImportResult,
-    LedgerSummary,
     PerformanceOut,
     PortfolioCreate,
     PortfolioDetail,
     PortfolioOut,
-    PositionOut,
     RebalanceOut,
     TransactionIn,
     TransactionOut,
     TransactionPageOut,
-    performance_out,
 )
-from backend.portfolios.service import (
-    STORED_DAYS,
-    STORED_PRICES,
-    Holdings,
-    NewTransaction,
-    PortfolioInfo,
-    Quote,
-    TransactionFilter,
-)
+from backend.portfolios.service import PortfolioInfo
+from backend.portfolios.transactions import NewTransaction, TransactionFilter
+from backend.portfolios.views import NEEDS_TRANSACTIONS
+from backend.reference.benchmarks import EQUITY_BENCHMARK
+from backend.reference.tickers import TICKER_PATTERN
 from backend.validation import INT_TEXT, IsoDate
 
 router = APIRouter(prefix="/portfolios", tags=["portfolios"])
@@ -67,73 +59,10 @@ TRANSACTION_EXAMPLES = {
     },
     "split": {"value": {"date": "2020-08-31", "type": "SPLIT", "ticker": "AAPL", "quantity": 4}},
 }
-NEEDS_TRANSACTIONS = Rule(
-    "invalid_input",
-    "needs at least one transaction",
-    "a portfolio's performance needs at least one transaction",
-)
 
 
 def _out(p: PortfolioInfo) -> PortfolioOut:
     return PortfolioOut.model_validate(p)
-
-
-def _prices_as_of(quotes: dict[str, Quote]) -> dt.date | None:
-    dates = [q.price_date for q in quotes.values() if q.price_date is not None]
-    return max(dates) if dates else None
-
-
-def _position(pos: ledger.Position, quote: Quote | None) -> PositionOut:
-    price = quote.price if quote is not None else None
-    is_open = pos.shares > 0
-    return PositionOut(
-        ticker=pos.ticker,
-        shares=pos.shares,
-        cost_basis=pos.cost_basis,
-        average_cost=pos.average_cost,
-        price=price,
-        price_date=quote.price_date if quote is not None else None,
-        market_value=pos.market_value(price),
-        unrealised_gain=pos.unrealised_gain(price) if is_open else None,
-        realised_gain=pos.realised_gain,
-        dividends=pos.dividends,
-        fees=pos.fees,
-    )
-
-
-def _sum(values: list[Decimal]) -> Decimal:
-    with localcontext(decimals.CONTEXT):
-        return sum(values, decimals.ZERO)
-
-
-def _detail(info: PortfolioInfo, h: Holdings) -> PortfolioDetail:
-    state = h.state
-    open_ = [_position(p, h.quotes.get(t)) for t, p in sorted(state.open_positions.items())]
-    closed = [
-        _position(p, h.quotes.get(t))
-        for t, p in sorted(state.positions.items())
-        if t not in state.open_positions
-    ]
-    unpriced = [p.ticker for p in open_ if p.price is None]
-    gains = [p.unrealised_gain for p in open_ if p.unrealised_gain is not None]
-    holdings = None if unpriced else _sum([p.market_value for p in open_ if p.market_value])
-    summary = LedgerSummary(
-        cash=state.cash,
-        deposits=state.deposits,
-        withdrawals=state.withdrawals,
-        implicit_deposits=state.implicit_deposits,
-        net_contributions=state.net_contributions,
-        fees=state.fees,
-        dividends=state.dividends,
-        realised_gain=state.realised_gain,
-        unrealised_gain=_sum(gains) if gains else None,
-        holdings_value=holdings,
-        total_value=None if holdings is None else _sum([holdings, state.cash]),
-        unpriced=unpriced,
-    )
-    return PortfolioDetail(
-        **_out(info).model_dump(), summary=summary, positions=open_, closed_positions=closed
-    )
 
 
 # ----------------------------------------------------------------------------- portfolios
@@ -156,11 +85,10 @@ def list_portfolios(user: CurrentUser, service: PortfoliosDep) -> list[Portfolio
 
 @router.get("/{portfolio_id}", response_model=PortfolioDetail, responses=_ONE)
 def get_portfolio(
-    portfolio_id: PortfolioId, user: CurrentUser, service: PortfoliosDep
+    portfolio_id: PortfolioId, user: CurrentUser, views: PortfolioViewsDep
 ) -> PortfolioDetail:
     """The portfolio with its positions, cash and gains, all derived from its ledger."""
-    info = service.get(user.id, portfolio_id)
-    return _detail(info, service.holdings(user.id, portfolio_id))
+    return views.detail(user.id, portfolio_id)
 
 
 @router.patch("/{portfolio_id}", response_model=PortfolioOut, responses=_BODY)
@@ -193,7 +121,7 @@ def add_transaction(
     portfolio_id: PortfolioId,
     body: Annotated[TransactionIn, Body(openapi_examples=TRANSACTION_EXAMPLES)],
     user: CurrentUser,
-    service: PortfoliosDep,
+    service: TransactionsDep,
 ) -> TransactionOut:
     """Add one transaction. The whole ledger is re-checked in date order: selling more than
     held, negative quantities/prices/fees, unknown types, future dates, a split ratio of 0,
@@ -208,7 +136,7 @@ def add_transaction(
 def list_transactions(
     portfolio_id: PortfolioId,
     user: CurrentUser,
-    service: PortfoliosDep,
+    service: TransactionsDep,
     limit: Annotated[int, Query(ge=1, le=1000), INT_TEXT] = 100,
     offset: Annotated[int, Query(ge=0, le=2**63 - 1), INT_TEXT] = 0,
     type: Annotated[TxType | None, Query(description="Only this type (upper case)")] = None,
@@ -240,7 +168,7 @@ def delete_transaction(
     portfolio_id: PortfolioId,
     transaction_id: Annotated[int, Path(ge=1, le=2**63 - 1), INT_TEXT],
     user: CurrentUser,
-    service: PortfoliosDep,
+    service: TransactionsDep,
 ) -> Response:
     service.delete_transaction(user.id, portfolio_id, transaction_id)
     return Response(status_code=204)
@@ -270,7 +198,7 @@ def delete_transaction(
     },
 )
 async def import_transactions(
-    portfolio_id: PortfolioId, request: Request, user: CurrentUser, service: PortfoliosDep
+    portfolio_id: PortfolioId, request: Request, user: CurrentUser, service: TransactionsDep
 ) -> ImportResult:
     """Import a CSV of transactions (the request body, `text/csv`), all or nothing. Any file
     is answered: imported whole, or 422 `invalid_import` listing each rejected line with its
@@ -291,7 +219,7 @@ async def import_transactions(
     },
 )
 def export_transactions(
-    portfolio_id: PortfolioId, user: CurrentUser, service: PortfoliosDep
+    portfolio_id: PortfolioId, user: CurrentUser, service: TransactionsDep
 ) -> Response:
     """Every transaction as CSV, in ledger order; the file imports back as it is. Text cells
     that a spreadsheet would run as a formula (starting with =, +, -, @, tab, CR or LF) are
@@ -322,20 +250,10 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 @router.get("/{portfolio_id}/analysis", response_model=AnalysisOut, responses=_ONE)
 def portfolio_analysis(
-    portfolio_id: PortfolioId, user: CurrentUser, service: PortfoliosDep
+    portfolio_id: PortfolioId, user: CurrentUser, views: PortfolioViewsDep
 ) -> AnalysisOut:
     """Per holding, per category (actual vs target, drift) and for the whole portfolio."""
-    info = service.get(user.id, portfolio_id)
-    state = ledger.replay(service.ledger_entries(user.id, portfolio_id))
-    result, quotes = service.analyze(state.shares(), state.cost_basis(), state.cash)
-    return AnalysisOut(
-        portfolio_id=info.id,
-        name=info.name,
-        prices_as_of=_prices_as_of(quotes),
-        realised_gain=state.realised_gain,
-        dividends=state.dividends,
-        analysis=result,
-    )
+    return views.analysis(user.id, portfolio_id)
 
 
 @router.get(
@@ -347,22 +265,12 @@ def portfolio_analysis(
 def portfolio_rebalance(
     portfolio_id: PortfolioId,
     user: CurrentUser,
-    service: PortfoliosDep,
+    views: PortfolioViewsDep,
     cash: NewCash = 0.0,
     min_trade: MinTrade = 0.0,
 ) -> RebalanceOut:
     """Whole-share trades toward the category targets, with the portfolio's cash plus `cash`."""
-    info = service.get(user.id, portfolio_id)
-    state = ledger.replay(service.ledger_entries(user.id, portfolio_id))
-    plan = service.rebalance(state.shares(), float(state.cash) + cash, min_trade)
-    quotes = service.quotes(sorted(state.shares()))
-    return RebalanceOut(
-        portfolio_id=info.id,
-        name=info.name,
-        new_cash=cash,
-        prices_as_of=_prices_as_of(quotes),
-        plan=plan,
-    )
+    return views.rebalance(user.id, portfolio_id, cash, min_trade)
 
 
 @router.get(
@@ -377,23 +285,11 @@ def portfolio_rebalance(
 def portfolio_performance(
     portfolio_id: PortfolioId,
     user: CurrentUser,
-    service: PortfoliosDep,
+    views: PortfolioViewsDep,
     start: Annotated[IsoDate | None, Query(description="Default: the first transaction")] = None,
     end: Annotated[IsoDate | None, Query(description="Default: the newest stored day")] = None,
-    benchmark: Annotated[str, Query(pattern=TICKER_PATTERN)] = "SPY",
+    benchmark: Annotated[str, Query(pattern=TICKER_PATTERN)] = EQUITY_BENCHMARK,
 ) -> PerformanceOut:
     """The daily value series from the ledger and stored prices, time-weighted return,
     the benchmark's return over the same days, maximum drawdown, annualised volatility."""
-    info = service.get(user.id, portfolio_id)
-    entries = service.ledger_entries(user.id, portfolio_id)
-    if not entries:
-        raise InvalidInput(
-            f"portfolio {portfolio_id} has no transactions: there is no performance yet",
-            {"field": "portfolio_id", "rule": NEEDS_TRANSACTIONS.rule},
-        )
-    first = min(e.date for e in entries)
-    inputs = service.performance_inputs(entries, None, start or first, end, benchmark.upper())
-    report = service.performance(inputs)
-    return performance_out(
-        report, info.id, info.name, benchmark.upper(), inputs.price_basis, inputs.notes
-    )
+    return views.performance(user.id, portfolio_id, start, end, benchmark.upper())

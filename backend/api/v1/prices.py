@@ -16,8 +16,8 @@ from pydantic import AfterValidator, BaseModel, Field
 from backend.api.deps import StoreDep
 from backend.api.errors import beyond_schema, error_responses
 from backend.errors import START_NOT_AFTER_END, InvalidInput, NotFound
-from backend.market_data.bars import TICKER_PATTERN, TICKER_RULE
 from backend.momentum.dates import FUTURE_RULE, NOT_IN_FUTURE, not_in_future
+from backend.reference.tickers import TICKER_PATTERN, TICKER_RULE
 from backend.validation import IsoDate
 
 router = APIRouter(tags=["prices"])

@@ -52,7 +52,8 @@ import numpy as np
 import pandas as pd
 
 from backend.errors import InvalidInput, PriceFileError
-from backend.market_data.bars import BAR_COLUMNS, PRICE_COLUMNS, TICKER_RULE, normalize_ticker
+from backend.market_data.bars import BAR_COLUMNS, PRICE_COLUMNS
+from backend.reference.tickers import TICKER_RULE, normalize_ticker
 from backend.validation import CONTROL_RULE
 
 CHUNK_ROWS = 100_000

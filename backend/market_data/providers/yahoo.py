@@ -60,8 +60,9 @@ from yfinance.exceptions import (
 )
 
 from backend.errors import InvalidInput, ProviderUnavailable
-from backend.market_data.bars import BAR_COLUMNS, TICKER_RULE, empty_bars, normalize_ticker
+from backend.market_data.bars import BAR_COLUMNS, empty_bars
 from backend.market_data.providers.base import FetchResult
+from backend.reference.tickers import TICKER_RULE, normalize_ticker
 
 log = logging.getLogger(__name__)
 

@@ -114,7 +114,27 @@ def test_alias_pairs_are_seeded(empty_store: PriceStore) -> None:
 
 def test_upsert_securities_keeps_fields_not_given(empty_store: PriceStore) -> None:
     empty_store.upsert_securities([{"ticker": "AAA", "name": "Alpha", "sector": "Tech"}])
-    empty_store.upsert_securities([{"ticker": "AAA", "name": None, "is_fixed_income": True}])
+    empty_store.upsert_securities([{"ticker": "AAA", "name": None, "sector": None}])
     empty_store.upsert_bars(bars([("AAA", "2021-01-04", 10.0, 1)]), source="t")
     sec = empty_store.load_panel().securities.loc["AAA"]
-    assert (sec["name"], sec["sector"], bool(sec["is_fixed_income"])) == ("Alpha", "Tech", True)
+    assert (sec["name"], sec["sector"]) == ("Alpha", "Tech")
+
+
+def test_category_and_fixed_income_come_from_the_category_tables(empty_store: PriceStore) -> None:
+    # A security's own columns are not read: a caller cannot make AAA fixed income.
+    empty_store.upsert_securities([{"ticker": "AAA", "is_fixed_income": True, "category": "X"}])
+    empty_store.upsert_bars(
+        bars([("AAA", "2021-01-04", 10.0, 1), ("SHY", "2021-01-04", 86.0, 1)]), source="t"
+    )
+    panel = empty_store.load_panel()
+    rows = {r["ticker"]: r for r in empty_store.securities()}
+    for ticker, category, fixed in [
+        ("AAA", None, False),
+        ("SHY", "Tactical Fixed Income", True),  # seeded by migration 0002
+    ]:
+        assert (rows[ticker]["category"], rows[ticker]["is_fixed_income"]) == (category, fixed)
+        sec = panel.securities.loc[ticker]
+        got = None if pd.isna(sec["category"]) else sec["category"]  # a frame holds None as NaN
+        assert (got, bool(sec["is_fixed_income"])) == (category, fixed)
+    assert panel.categories.data_version == panel.data_version
+    assert panel.categories.by_ticker()["SHY"].slug == "tactical-fixed-income"

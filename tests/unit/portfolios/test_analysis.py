@@ -18,7 +18,7 @@ from backend.portfolios.analysis import (
     usable_score,
     value_weighted_score,
 )
-from backend.portfolios.model_portfolio import CATEGORIES, MODEL_HOLDINGS
+from backend.reference.seed import SEED_CATEGORIES, SEED_MODEL_HOLDINGS
 
 pytestmark = pytest.mark.unit
 
@@ -221,13 +221,13 @@ def test_helpers() -> None:
 
 
 def test_model_portfolio_categories_convert() -> None:
-    targets = category_targets(CATEGORIES)
+    targets = category_targets(SEED_CATEGORIES)
     assert len(targets) == 9
     assert sum(t.target for t in targets) == pytest.approx(1.0)
     mapping = ticker_categories(targets)
     assert mapping["NVDA"] == "Large-Cap Anchors"
-    assert all(t in mapping for t in MODEL_HOLDINGS)
+    assert all(t in mapping for t in SEED_MODEL_HOLDINGS)
     # the model portfolio with no prices and no cost: everything flagged, nothing counted
-    a = analyze_holdings(MODEL_HOLDINGS, {}, {}, {}, {}, targets, 0.0)
-    assert a.unvalued == tuple(sorted(MODEL_HOLDINGS))
+    a = analyze_holdings(SEED_MODEL_HOLDINGS, {}, {}, {}, {}, targets, 0.0)
+    assert a.unvalued == tuple(sorted(SEED_MODEL_HOLDINGS))
     assert a.total_value == 0.0 and all(c.weight is None for c in a.categories)

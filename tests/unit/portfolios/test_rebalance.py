@@ -8,7 +8,6 @@ import random
 import pytest
 
 from backend.portfolios.analysis import UNCATEGORISED, CategoryTarget, ticker_categories
-from backend.portfolios.model_portfolio import CATEGORIES, MODEL_HOLDINGS
 from backend.portfolios.rebalance import (
     LIMITED_BY_CASH,
     NO_PRICED_MEMBER,
@@ -23,6 +22,7 @@ from backend.portfolios.rebalance import (
     shares_for,
     whole_shares,
 )
+from backend.reference.seed import SEED_CATEGORIES, SEED_MODEL_HOLDINGS
 
 pytestmark = pytest.mark.unit
 
@@ -258,13 +258,13 @@ def test_share_helpers() -> None:
 
 def test_model_portfolio_plan_is_consistent() -> None:
     rng = random.Random(7)
-    cats = [CategoryTarget(c.name, c.target, frozenset(c.tickers)) for c in CATEGORIES]
+    cats = [CategoryTarget(c.name, c.target, frozenset(c.tickers)) for c in SEED_CATEGORIES]
     prices: dict[str, float | None] = {
-        t: round(rng.uniform(5, 500), 2) for c in CATEGORIES for t in c.tickers
+        t: round(rng.uniform(5, 500), 2) for c in SEED_CATEGORIES for t in c.tickers
     }
     scores: dict[str, float | None] = {t: rng.uniform(0, 100) for t in prices}
-    plan = plan_rebalance(MODEL_HOLDINGS, prices, scores, cats, 10_000.0, 100.0)
-    check_properties(MODEL_HOLDINGS, prices, scores, cats, 10_000.0, 100.0, plan)
+    plan = plan_rebalance(SEED_MODEL_HOLDINGS, prices, scores, cats, 10_000.0, 100.0)
+    check_properties(SEED_MODEL_HOLDINGS, prices, scores, cats, 10_000.0, 100.0, plan)
     assert all(c.status == WITHIN for c in plan.categories)
 
 

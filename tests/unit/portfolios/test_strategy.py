@@ -14,7 +14,6 @@ import pytest
 from backend.market_data.sample import SAMPLE_PRICES
 from backend.momentum.engine import score_panel
 from backend.portfolios.analysis import CategoryTarget, category_targets
-from backend.portfolios.model_portfolio import CATEGORIES
 from backend.portfolios.strategy import (
     AsOfScores,
     StrategyBars,
@@ -26,6 +25,7 @@ from backend.portfolios.strategy import (
     run_strategy,
     series_metrics,
 )
+from backend.reference.seed import SEED_CATEGORIES
 from tests.support.reference_strategy import reference_strategy
 
 pytestmark = pytest.mark.unit
@@ -246,7 +246,7 @@ def sample_rows() -> pd.DataFrame:
     """The shipped sample's bars of the model portfolio's members (FB as META) and SPY."""
     raw = pd.read_csv(SAMPLE_PRICES, parse_dates=["date"])
     raw["ticker"] = raw["ticker"].replace({"FB": "META"})
-    members = {t for c in CATEGORIES for t in c.tickers}
+    members = {t for c in SEED_CATEGORIES for t in c.tickers}
     return raw[raw["ticker"].isin(members | {"SPY"})].reset_index(drop=True)
 
 
@@ -263,7 +263,7 @@ def engine_scores(rows: pd.DataFrame) -> pd.DataFrame:
     return frames.frame("overall")
 
 
-MODEL = category_targets(CATEGORIES)
+MODEL = category_targets(SEED_CATEGORIES)
 REAL = StrategyParams(
     start=dt.date(2019, 7, 1), end=dt.date(2021, 4, 21), cash=100_000.0, cost_bps=10.0,
     min_trade=100.0,

@@ -1,8 +1,10 @@
 """Portfolios: users, refresh tokens, categories, the model portfolio, portfolios, transactions.
 
-Seeds the nine categories (targets, benchmarks, tickers) and the model portfolio holdings from
-`backend/portfolios/model_portfolio.py` (docs/model-portfolio.md), and flags the securities of
-the fixed-income category as fixed income (the engine's relative momentum then uses AGG).
+Seeds the nine categories (targets, benchmarks, tickers) and the model portfolio holdings
+(docs/model-portfolio.md), and flags the securities of the fixed-income category as fixed
+income. The seed rows are written out here, frozen as they were when this revision was made: a
+migration imports no application code, so editing the application's seed
+(`backend/reference/seed.py`) can never change what this revision did.
 
 Revision ID: 0002_portfolios
 Revises: 0001_price_store
@@ -14,12 +16,39 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from backend.portfolios.model_portfolio import CATEGORIES, MODEL_HOLDINGS, slug
-
 revision = "0002_portfolios"
 down_revision = "0001_price_store"
 branch_labels = None
 depends_on = None
+
+# (name, slug, target, benchmark, is_fixed_income, tickers), in display order.
+# fmt: off
+CATEGORIES: tuple[tuple[str, str, float, str, bool, str], ...] = (
+    ("Large-Cap Anchors", "large-cap-anchors", 0.2, "QQQ", False,
+     "NVDA TSM ASML AVGO MSFT META AAPL AMD GOOGL TSLA PLTR CSCO CRWV ORCL DT AUR MBLY NOW INTC "
+     "SNDK COHR TSEM"),
+    ("Small-Cap Specialists", "small-cap-specialists", 0.15, "XLK", False,
+     "VRT MOD BE CIEN ATKR UI APLD SMCI GDS VNET LITE WYFI PSIX"),
+    ("Data Center Infrastructure", "data-center-infrastructure", 0.15, "VNQ", False,
+     "SRVR DLR EQIX AMT CCI COR IRM ACM JCI IDGT DTCR CORZ KRC"),
+    ("International Tech/Momentum", "international-tech-momentum", 0.12, "VEA", False,
+     "EWJ EWT INDA EWY EWU INFY"),
+    ("Tactical Fixed Income", "tactical-fixed-income", 0.08, "AGG", True,
+     "SHY VCIT TIP IEF BIL LQD FLOT XHLF SWVXX"),
+    ("Sector Momentum Rotation", "sector-momentum-rotation", 0.1, "SPY", False,
+     "XLE XLF XLI XLU XLB LBRT PUMP"),
+    ("Critical Metals & Mining", "critical-metals-mining", 0.07, "XLB", False,
+     "MP ALB SQM LAC FCX SCCO TECK"),
+    ("Specialized Materials ETFs", "specialized-materials-etfs", 0.05, "XLB", False, "REMX LIT"),
+    ("AI Power/Energy Infrastructure", "ai-power-energy-infrastructure", 0.08, "XLU", False,
+     "VST CEG NRG GEV CCJ OKLO SMR TLN IREN CIFR EQT SEI RIOT HUT BTDR CLSK BITF BW"),
+)
+MODEL_HOLDINGS: tuple[tuple[str, int], ...] = (
+    ("NVDA", 7), ("AVGO", 4), ("MSFT", 2), ("META", 1), ("NOW", 1), ("AAPL", 4), ("GOOGL", 4),
+    ("VRT", 7), ("MOD", 10), ("BE", 30), ("UI", 3), ("DLR", 6), ("SRVR", 58), ("IRM", 10),
+    ("CCI", 10), ("EWJ", 14), ("EWT", 17), ("SHY", 13), ("XLI", 7), ("MP", 16),
+)
+# fmt: on
 
 
 def upgrade() -> None:
@@ -117,25 +146,25 @@ def upgrade() -> None:
         [
             {
                 "id": i + 1,
-                "name": c.name,
-                "slug": slug(c.name),
-                "target": c.target,
-                "benchmark": c.benchmark,
-                "is_fixed_income": c.fixed_income,
+                "name": name,
+                "slug": slug,
+                "target": target,
+                "benchmark": benchmark,
+                "is_fixed_income": fixed_income,
                 "position": i,
             }
-            for i, c in enumerate(CATEGORIES)
+            for i, (name, slug, target, benchmark, fixed_income, _) in enumerate(CATEGORIES)
         ],
     )
     op.bulk_insert(
         members,
         [
             {"ticker": t, "category_id": i + 1, "position": k}
-            for i, c in enumerate(CATEGORIES)
-            for k, t in enumerate(c.tickers)
+            for i, (*_, tickers) in enumerate(CATEGORIES)
+            for k, t in enumerate(tickers.split())
         ],
     )
-    op.bulk_insert(holdings, [{"ticker": t, "shares": float(n)} for t, n in MODEL_HOLDINGS.items()])
+    op.bulk_insert(holdings, [{"ticker": t, "shares": float(n)} for t, n in MODEL_HOLDINGS])
     # PostgreSQL: the explicit ids above do not advance the serial sequence.
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
@@ -149,11 +178,11 @@ def upgrade() -> None:
         sa.column("category", sa.String),
         sa.column("is_fixed_income", sa.Boolean),
     )
-    for c in CATEGORIES:
+    for name, _, _, _, fixed_income, tickers in CATEGORIES:
         op.execute(
             securities.update()
-            .where(securities.c.ticker.in_(list(c.tickers)))
-            .values(category=c.name, is_fixed_income=c.fixed_income)
+            .where(securities.c.ticker.in_(tickers.split()))
+            .values(category=name, is_fixed_income=fixed_income)
         )
 
 
