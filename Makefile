@@ -118,10 +118,11 @@ format-check: install-dev
 	$(VENV)/bin/black --check .
 	$(VENV)/bin/isort --check-only .
 
-## lint: flake8 and mypy
+## lint: flake8, mypy and the import rules of docs/architecture.md (import-linter)
 lint: install-dev
 	$(VENV)/bin/flake8
 	$(VENV)/bin/mypy backend simple_db_migration.py
+	$(VENV)/bin/lint-imports
 
 ## test-cov: the whole suite with coverage (HTML report in htmlcov/), fails under COV_MIN percent
 test-cov: install-ci

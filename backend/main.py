@@ -16,14 +16,14 @@ from backend import __version__
 from backend.api import health, status
 from backend.api.body_limit import BodyLimit
 from backend.api.errors import CatchAllMiddleware, install_error_handlers
+from backend.api.fastpath import ScoreFastPath
 from backend.api.input_guard import ControlCharGuard
 from backend.api.openapi import install_openapi
+from backend.api.score_cache import build_cache
 from backend.api.security_headers import SecurityHeaders
 from backend.api.v1 import api_router
 from backend.auth.proxies import install_trusted_proxies
 from backend.auth.setup import install_auth
-from backend.cache import build_cache
-from backend.cache.fastpath import ScoreFastPath
 from backend.config import Settings, get_settings
 from backend.db.engine import DatabaseTimeouts, make_engine
 from backend.market_data.on_demand import OnDemandFetcher

@@ -22,15 +22,15 @@ import pandas as pd
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from backend.api.score_cache import ScoreCache
 from backend.cache.redis_backend import RedisBackend
-from backend.cache.service import ScoreCache
-from backend.cache.warmup import default_warmup_tickers
 from backend.config import Settings
 from backend.market_data.ingest import refresh_prices
 from backend.market_data.providers.base import PriceProvider
 from backend.market_data.store import PriceStore
 from backend.momentum.schemas import BatchResponse
 from backend.momentum.service import MomentumService
+from backend.momentum.warmup import default_warmup_tickers
 from backend.observability.metrics import Metrics
 
 log = logging.getLogger(__name__)

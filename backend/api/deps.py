@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from backend.api.score_cache import ScoreCache
 from backend.auth.deps import AdminUser as AdminUser  # noqa: F401 (re-exported)
 from backend.auth.deps import CurrentUser as CurrentUser  # noqa: F401 (re-exported)
-from backend.cache.service import ScoreCache
 from backend.config import Settings
 from backend.market_data.store import PriceStore
 from backend.momentum.service import MomentumService

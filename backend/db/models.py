@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from backend.portfolios.decimals import PRECISION, SCALE
+from backend.reference.amounts import PRECISION, SCALE
 
 # Ledger quantities and money: exact decimals (migration 0003). SQLite keeps NUMERIC values as
 # 64-bit floats, which hold any 15-digit decimal exactly; SQLAlchemy reads them back as Decimal.

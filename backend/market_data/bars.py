@@ -10,13 +10,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-# Re-exported for the modules that still import the ticker rules from here (api/v1/momentum.py,
-# cache/fastpath.py); the rules live in the reference leaf.
-from backend.reference.tickers import TICKER_PATTERN as TICKER_PATTERN  # noqa: F401
-from backend.reference.tickers import TICKER_RE as TICKER_RE  # noqa: F401
-from backend.reference.tickers import TICKER_RULE as TICKER_RULE  # noqa: F401
-from backend.reference.tickers import normalize_ticker as normalize_ticker  # noqa: F401
-
 BAR_COLUMNS: list[str] = [
     "date",
     "ticker",

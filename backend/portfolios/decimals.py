@@ -34,8 +34,9 @@ from typing import Annotated, Final
 
 from pydantic import PlainSerializer
 
-SCALE: Final = 6
-PRECISION: Final = 15
+from backend.reference.amounts import PRECISION as PRECISION
+from backend.reference.amounts import SCALE as SCALE
+
 INPUT_QUANTUM: Final = Decimal(1).scaleb(-SCALE)
 MAX_INPUT: Final = Decimal(10**PRECISION - 1).scaleb(-SCALE)  # 999999999.999999
 DERIVED_SCALE: Final = 12

@@ -39,12 +39,13 @@ from backend.momentum.panel import (
     lag,
     percentile_rank,
 )
+from backend.reference.benchmarks import EQUITY_BENCHMARK
 from backend.validation import comma_list_pattern
 
 Signals = dict[str, FloatArray]
 
 DEFAULT_MODEL: Final = "alphavelocity-v1"
-DEFAULT_BENCHMARK: Final = "SPY"
+DEFAULT_BENCHMARK: Final = EQUITY_BENCHMARK
 
 MONTH: Final = 21  # trading days in a month
 JT_FORMATION: Final = 252  # jt-12-1: return from t-252 to t-21

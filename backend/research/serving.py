@@ -25,6 +25,7 @@ from backend.errors import (
 from backend.momentum.panel import percentile_rank
 from backend.momentum.service import NotStored
 from backend.momentum.universes import ALL, not_a_member
+from backend.reference.benchmarks import EQUITY_BENCHMARK
 from backend.research.models import MomentumModel, get_model
 from backend.research.schemas import (
     ModelBatchEntry,
@@ -101,7 +102,7 @@ class ModelScores:
                 raise InsufficientHistory(ticker, found, model.min_closes, as_of)
             reason = "an input the model needs is missing on that date"
             if model.needs_benchmark:
-                bench = book.benchmarks.get(ticker, "SPY")
+                bench = book.benchmarks.get(ticker, EQUITY_BENCHMARK)
                 reason = (
                     f"the benchmark {bench} has fewer than {model.min_closes} closes up to "
                     "that date, or no prices"

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from backend.cache.warmup import default_warmup_tickers
 from backend.main import create_app
+from backend.momentum.warmup import default_warmup_tickers
 from tests.conftest import make_settings
 
 pytestmark = [pytest.mark.api, pytest.mark.database]

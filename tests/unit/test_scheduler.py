@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from backend.api.score_cache import ScoreCache
 from backend.cache.memory import MemoryBackend
-from backend.cache.service import ScoreCache
 from backend.db.engine import make_engine
 from backend.db.migrate import upgrade_to_head
 from backend.market_data.bars import BAR_COLUMNS

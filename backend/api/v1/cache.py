@@ -13,11 +13,11 @@ from starlette.concurrency import run_in_threadpool
 from backend.api.deps import AdminUser, CacheDep, MomentumDep, SettingsDep
 from backend.api.errors import error_responses
 from backend.cache.base import PATTERN_RE, PATTERN_RULE
-from backend.cache.warmup import default_warmup_tickers
 from backend.errors import InvalidInput
 from backend.market_data.store import PriceStore
 from backend.momentum.engine import MODEL_VERSION
 from backend.momentum.schemas import BatchError
+from backend.momentum.warmup import default_warmup_tickers
 from backend.reference.tickers import TICKER_CHARS, TICKER_RULE, normalize_ticker
 from backend.validation import comma_list_pattern
 

@@ -21,16 +21,16 @@ from backend.api.deps import (
     get_model_scores,
 )
 from backend.api.errors import beyond_schema, error_responses
+from backend.api.score_cache import ScoreCache
 from backend.api.v1.params import ModelParam, Universe
 from backend.cache.request import RequestReads, request_reads
-from backend.cache.service import ScoreCache
 from backend.errors import NO_DATA, START_NOT_AFTER_END, AppError, InvalidInput
-from backend.market_data.bars import TICKER_PATTERN, TICKER_RULE, normalize_ticker
 from backend.market_data.on_demand import OnDemandFetcher
 from backend.momentum.dates import FUTURE_RULE, NOT_IN_FUTURE, not_in_future
 from backend.momentum.schemas import BatchEntry, BatchError, BatchRequest
 from backend.momentum.service import MomentumService, NotStored
 from backend.momentum.universes import ALL, UNIVERSE_MEMBER
+from backend.reference.tickers import TICKER_PATTERN, TICKER_RULE, normalize_ticker
 from backend.research.answers import Answer
 from backend.research.models import DEFAULT_MODEL, get_model
 from backend.research.schemas import (

@@ -14,16 +14,20 @@ from typing import Any, Callable, Sequence
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from backend.cache import build_backend
 from backend.cache.base import CacheBackend
-from backend.cache.keys import score_key
+from backend.cache.keys import model_tag, score_key
 from backend.cache.request import RequestReads
 from backend.cache.singleflight import SingleFlight
-from backend.cache.version import DataVersionGate, DataVersionTimeout
+from backend.cache.version import DataVersionGate, DataVersionReader, DataVersionTimeout
+from backend.config import Settings
 from backend.db.faults import database_unavailable
 from backend.errors import AppError, DatabaseUnavailable
+from backend.market_data.store import PriceStore
+from backend.momentum.engine import MODEL_VERSION
 from backend.momentum.schemas import BatchEntry, BatchResponse
 
-__all__ = ["DatabaseUnavailable", "ScoreCache", "WarmupResult"]
+__all__ = ["DatabaseUnavailable", "ScoreCache", "WarmupResult", "build_cache"]
 
 ALL_UNIVERSE = "all"
 
@@ -219,3 +223,25 @@ class ScoreCache:
             "error": backend.error,
             "details": backend.details,
         }
+
+
+def build_cache(settings: Settings, store: PriceStore) -> ScoreCache:
+    """The cache of this service: keys tagged with the model version and the composite weights,
+    and carrying the price store's data version, read fresh for every request."""
+    weights = (settings.weight_price, settings.weight_technical, settings.weight_relative)
+    reader = DataVersionReader(
+        store.engine,
+        timeout_seconds=settings.data_version_timeout_seconds,
+        connect_timeout_seconds=settings.database_connect_timeout_seconds,
+    )
+    # A SQLite database in memory is reachable only through the engine's own connections.
+    in_memory_sqlite = reader.sqlite and not reader.local
+    return ScoreCache(
+        build_backend(settings),
+        settings.cache_ttl_seconds,
+        model_tag(MODEL_VERSION, weights),
+        store.data_version if in_memory_sqlite else reader.read,
+        inline_version_reads=reader.local,
+        on_close=reader.close,
+        version_timeout=settings.data_version_timeout_seconds,
+    )

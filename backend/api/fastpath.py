@@ -18,12 +18,12 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from backend.api.score_cache import ScoreCache
 from backend.cache.keys import score_key
 from backend.cache.request import READS_SCOPE_KEY, RequestReads
-from backend.cache.service import ScoreCache
-from backend.market_data.bars import TICKER_RE
 from backend.momentum.dates import is_future
 from backend.momentum.universes import ALL, universe_names
+from backend.reference.tickers import TICKER_RE
 
 PREFIX = "/api/v1/momentum/"
 ROUTE = PREFIX + "{ticker}"

@@ -8,10 +8,10 @@ from typing import Any, MutableMapping
 
 import pytest
 
-from backend.cache.fastpath import ROUTE, ROUTE_SCOPE_KEY, ScoreFastPath, parse_query
+from backend.api.fastpath import ROUTE, ROUTE_SCOPE_KEY, ScoreFastPath, parse_query
+from backend.api.score_cache import ScoreCache
 from backend.cache.keys import score_key
 from backend.cache.memory import MemoryBackend
-from backend.cache.service import ScoreCache
 from tests.unit.cache.support import run_async
 
 pytestmark = pytest.mark.unit

@@ -10,10 +10,10 @@ import time
 
 import pytest
 
+from backend.api.score_cache import ScoreCache
 from backend.cache.keys import model_tag, response_key, score_key
 from backend.cache.memory import MemoryBackend
 from backend.cache.request import RequestReads
-from backend.cache.service import ScoreCache
 from backend.errors import NotFound
 from backend.momentum.schemas import BatchEntry, BatchError, BatchResponse, MomentumScore
 from tests.unit.cache.support import run_async
