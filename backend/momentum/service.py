@@ -73,6 +73,19 @@ def benchmarks_for(securities: pd.DataFrame) -> dict[str, str]:
     return out
 
 
+@dataclass(frozen=True)
+class LastClose:
+    """A ticker's last stored close and its overall score that day (NaN: no score, for want
+    of `n_closes` closes)."""
+
+    stored_ticker: str
+    date: dt.date
+    close: float  # as traded; NaN when the store holds only the adjusted close
+    adj_close: float
+    overall: float
+    n_closes: int
+
+
 @dataclass
 class ScoreBook:
     """Every score for one data version, with the lookups requests need."""
@@ -118,6 +131,25 @@ class ScoreBook:
             return int(rows[-1])
         k = int(np.searchsorted(self.dates[rows], np.datetime64(as_of, "D"), side="right")) - 1
         return int(rows[k]) if k >= 0 else None
+
+    def last_close(self, ticker: str) -> LastClose | None:
+        """The last stored close of `ticker` (or the ticker it is an alias of); None when the
+        store holds no close for it."""
+        stored = self.resolve(ticker)
+        if stored is None:
+            return None
+        col = self.column[stored]
+        row = self.row_at(col, None)
+        if row is None:
+            return None
+        return LastClose(
+            stored_ticker=stored,
+            date=pd.Timestamp(self.dates[row]).date(),
+            close=float(self.panel.raw_close.values[row, col]),
+            adj_close=float(self.panel.close.values[row, col]),
+            overall=float(self.frames.overall[row, col]),
+            n_closes=int(self.frames.n_closes[row, col]),
+        )
 
     def universe_columns(self, universe: str) -> list[int]:
         members = universe_members(universe, self.panel.categories)

@@ -11,9 +11,6 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-import numpy as np
-import pandas as pd
-
 from backend.errors import InvalidInput, Rule
 from backend.momentum.engine import MIN_CLOSES, rating
 from backend.momentum.service import MomentumService, ScoreBook
@@ -70,35 +67,28 @@ class QuoteService:
                 t: Quote(t, None, None, None, None, None, None, "the price store is empty")
                 for t in tickers
             }
-        raw_close, adj_close = book.panel.raw_close.values, book.panel.close.values
-        return {ticker: _quote(book, raw_close, adj_close, ticker) for ticker in tickers}
+        return {ticker: _quote(book, ticker) for ticker in tickers}
 
 
-def _quote(book: ScoreBook, raw_close: np.ndarray, adj_close: np.ndarray, ticker: str) -> Quote:
-    stored = book.resolve(ticker)
-    if stored is None:
-        return Quote(ticker, None, None, None, None, None, None, "no prices stored for this ticker")
-    col = book.column[stored]
-    row = book.row_at(col, None)
-    if row is None:
-        return Quote(
-            ticker, stored, None, None, None, None, None, "no closes stored for this ticker"
-        )
-    raw = float(raw_close[row, col])
-    has_raw = not math.isnan(raw)
-    price = raw if has_raw else float(adj_close[row, col])
-    overall = float(book.frames.overall[row, col])
-    note = None
-    if math.isnan(overall):
-        found = int(book.frames.n_closes[row, col])
-        note = f"no momentum score: {found} closes stored, the model needs {MIN_CLOSES}"
+def _quote(book: ScoreBook, ticker: str) -> Quote:
+    last = book.last_close(ticker)
+    if last is None:
+        stored = book.resolve(ticker)
+        why = "no prices stored" if stored is None else "no closes stored"
+        return Quote(ticker, stored, None, None, None, None, None, f"{why} for this ticker")
+    has_raw = not math.isnan(last.close)
+    scored = not math.isnan(last.overall)
     return Quote(
         ticker=ticker,
-        stored_ticker=stored,
-        price=price,
-        price_date=pd.Timestamp(book.dates[row]).date(),
+        stored_ticker=last.stored_ticker,
+        price=last.close if has_raw else last.adj_close,
+        price_date=last.date,
         price_basis="close" if has_raw else "adj_close",
-        score=None if math.isnan(overall) else round(overall, 2),
-        rating=None if math.isnan(overall) else rating(overall),
-        note=note,
+        score=round(last.overall, 2) if scored else None,
+        rating=rating(last.overall) if scored else None,
+        note=(
+            None
+            if scored
+            else f"no momentum score: {last.n_closes} closes stored, the model needs {MIN_CLOSES}"
+        ),
     )

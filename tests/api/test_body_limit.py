@@ -6,8 +6,8 @@ worth of reading, on a real server."""
 from __future__ import annotations
 
 import json
-import re
 import logging
+import re
 import socket
 import threading
 import time
