@@ -21,6 +21,8 @@ from backend.main import create_app
 from backend.market_data.ingest import load_sample
 from backend.market_data.store import PriceStore
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
 
 def make_settings(database_url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
