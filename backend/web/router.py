@@ -7,8 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+
+from backend.reference.benchmarks import EQUITY_BENCHMARK, MARKET_BENCHMARKS
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 INDEX = STATIC_DIR / "index.html"
@@ -21,6 +23,14 @@ router = APIRouter(include_in_schema=False)
 @router.api_route("/app", methods=["GET", "HEAD"])
 def app_root() -> RedirectResponse:
     return RedirectResponse("/app/", status_code=307)
+
+
+@router.api_route("/app/reference.json", methods=["GET", "HEAD"])
+def app_reference() -> JSONResponse:
+    """The reference values the pages offer as choices, from `backend.reference` (one copy):
+    the market benchmarks a performance can be measured against."""
+    body = {"market_benchmarks": list(MARKET_BENCHMARKS), "default_benchmark": EQUITY_BENCHMARK}
+    return JSONResponse(body, headers=_NO_CACHE)
 
 
 @router.api_route("/app/{page:path}", methods=["GET", "HEAD"])

@@ -419,8 +419,8 @@ def test_behind_a_trusted_proxy_the_limit_follows_the_real_client(tmp_path: Path
     with TestClient(app, client=("10.0.0.2", 40000)) as nginx:
         body = {
             "email": "victim@example.com",
-            "password": "wrong password",
-        }  # pragma: allowlist secret
+            "password": "wrong password",  # pragma: allowlist secret
+        }
         codes = [
             nginx.post(
                 "/api/v1/auth/login",

@@ -530,7 +530,7 @@ BEYOND = [
     (
         "post",
         "/api/v1/auth/register",
-        {"email": "weak@example.com", "password": "aaaaaaaaaa"},
+        {"email": "weak@example.com", "password": "aaaaaaaaaa"},  # pragma: allowlist secret
         "/api/v1/auth/register",
     ),
     (

@@ -9,6 +9,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
+from backend.reference.benchmarks import EQUITY_BENCHMARK, MARKET_BENCHMARKS
 from backend.web.router import STATIC_DIR
 
 pytestmark = [pytest.mark.api]
@@ -42,6 +43,21 @@ def test_static_files_are_served_and_a_missing_one_is_404(sample_app_client: Tes
     assert "javascript" in resp.headers["content-type"]
     assert "etag" in resp.headers
     assert sample_app_client.get("/app/static/nothing.js").status_code == 404
+
+
+def test_the_pages_read_the_benchmark_choices_from_the_reference_data(
+    sample_app_client: TestClient,
+) -> None:
+    resp = sample_app_client.get("/app/reference.json")
+    assert resp.status_code == 200 and resp.headers["cache-control"] == "no-cache"
+    assert resp.json() == {
+        "market_benchmarks": list(MARKET_BENCHMARKS),
+        "default_benchmark": EQUITY_BENCHMARK,
+    }
+    assert EQUITY_BENCHMARK in MARKET_BENCHMARKS
+    # the page keeps no copy of the list
+    script = (STATIC_DIR / "portfolio.js").read_text(encoding="utf-8")
+    assert '"SPY"' not in script and "/app/reference.json" in script
 
 
 def test_the_pages_are_not_in_the_api_schema(sample_app_client: TestClient) -> None:

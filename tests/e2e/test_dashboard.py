@@ -186,6 +186,10 @@ def test_model_portfolio(page: Any, shots: Path) -> None:
     lines = page.locator("#performance-chart path[data-series]")
     assert lines.count() == 2
     assert path_points(page, '#performance-chart path[data-series="SPY"]') > 200
+    # The benchmark choices come from the service's reference data, the default selected.
+    options = page.locator('select[name="benchmark"] option').all_inner_texts()
+    assert options == ["SPY", "QQQ", "MTUM", "AIQ"]
+    assert page.locator('select[name="benchmark"]').input_value() == "SPY"
     page.screenshot(path=str(shots / "model-portfolio.png"), full_page=True)
 
 

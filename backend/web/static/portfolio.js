@@ -7,8 +7,10 @@ import {
   sortableTable, tickerLink, text, signedClass, isNum, dateTime,
 } from "./ui.js";
 
-// The service's market benchmarks (MARKET_BENCHMARKS): no API response lists them, so the page keeps a copy.
-const BENCHMARKS = ["SPY", "QQQ", "MTUM", "AIQ"];
+// The market benchmarks offered for a performance, from the service's reference data
+// (backend/reference/benchmarks.py, served at /app/reference.json): the page keeps no copy.
+let reference = null;
+const referenceData = () => (reference = reference || api("/app/reference.json"));
 
 // Ledger figures (shares, cash, cost basis, gains) arrive as exact decimal text ("5065.1");
 // they are turned into numbers only to be shown and sorted here.
@@ -129,10 +131,19 @@ function drawRebalance(box, path, authed) {
   run();
 }
 
-function drawPerformance(box, path, authed) {
+async function drawPerformance(box, path, authed) {
   const start = el("input", { type: "date", name: "start" });
   const end = el("input", { type: "date", name: "end" });
-  const bench = el("select", { name: "benchmark" }, BENCHMARKS.map((b) => option(b, b)));
+  let choices;
+  try {
+    choices = await referenceData();
+  } catch (e) {
+    reference = null;  // asked again next time
+    clear(box, el("h2#performance-h", "Value against a benchmark"), errorBox(e));
+    return;
+  }
+  const bench = el("select", { name: "benchmark" }, choices.market_benchmarks.map((b) => option(b, b)));
+  bench.value = choices.default_benchmark;
   const out = el("div#performance-result");
   const run = () => load(out, api(`${path}${qs({ start: start.value, end: end.value, benchmark: bench.value })}`, { authed }), (p) => {
     if (!start.value && p.start) start.value = p.start;
