@@ -16,13 +16,14 @@ the directory). Two kinds of copy:
   output spans `years` calendar years ending on 2021-04-21 (its first date: the first session
   on or after that day `years` years earlier); older rows are left out.
 
-Chaining: copy `k`'s prices (open, high, low, close, adj_close and the cash dividend) are
-multiplied by one factor per ticker and copy, chosen on the adjusted close (what is scored) so
-that the return across the seam from copy `k` (its last day, source 2020-12-31) into copy
-`k-1` (its first day, source 2016-01-04) is the source's own return of the day after the unit
-(2020-12-31 -> 2021-01-04): the series stays continuous, and within a copy every price ratio is
-the source's (floats are written in full, shortest round-trip form). Volumes and split coefficients are copied
-unchanged, so the splits stay (AAPL's 4-for-1 of 2020-08-31 recurs every five years). A ticker
+Chaining: within copy `k` of a ticker, the adjusted close is multiplied by one factor and the
+prices as traded (open, high, low, close and the cash dividend) by another, chosen so that the
+return across the seam from copy `k` (its last day, source 2020-12-31) into copy `k-1` (its
+first day, source 2016-01-04) is the source's own return of the day after the unit
+(2020-12-31 -> 2021-01-04), for the adjusted close and the close alike: every series stays
+continuous, and within a copy every price ratio is the source's (floats are written in full,
+shortest round-trip form). Volumes and split coefficients are copied unchanged, so the splits
+stay (AAPL's 4-for-1 of 2020-08-31 recurs every five years). A ticker
 whose history does not cover the seam (listed after 2016-01-04, or without bars on
 2020-12-31 / 2021-01-04) gets no copies back in time: its real short history only.
 
@@ -45,7 +46,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from backend.market_data.bars import BAR_COLUMNS
