@@ -72,7 +72,7 @@ bench: install-dev
 	$(PY) -m bench.options_bench
 	$(PY) -m bench.http_bench
 
-## bench-scale: bulk import rate (SQLite, PostgreSQL) at SCALE_SECURITIES x SCALE_YEARS (quick run: SCALE_SECURITIES=200 SCALE_YEARS=5)
+## bench-scale: bulk import rate (SQLite, PostgreSQL) at SCALE_SECURITIES x SCALE_YEARS (quick run SCALE_SECURITIES=200 SCALE_YEARS=5)
 SCALE_SECURITIES ?= 5000
 SCALE_YEARS ?= 25
 bench-scale: install-dev
