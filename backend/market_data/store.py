@@ -123,22 +123,6 @@ def _stage(conn: Connection, table: str, rows: list[tuple[Any, ...]]) -> None:
     conn.exec_driver_sql(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)  # nosec B608
 
 
-def _all_new(conn: Connection, bars: pd.DataFrame, tickers: list[str]) -> bool:
-    """True when no ticker of `bars` has a stored bar and no (ticker, date) repeats: every row
-    is then an insert and is counted as written without comparing. (A writer committing the
-    same new rows in between would make that count too high, never the data wrong: the upsert
-    still decides per row.)"""
-    if bars.duplicated(["ticker", "date"]).any():
-        return False
-    stored = (
-        select(Security.ticker)
-        .where(Security.ticker.in_(tickers))
-        .where(select(DailyBar.ticker).where(DailyBar.ticker == Security.ticker).exists())
-        .limit(1)
-    )
-    return conn.execute(stored).first() is None
-
-
 def _clean(value: Any) -> Any:
     """numpy scalars and NaN -> plain Python values and None, as the DB-API wants them."""
     if value is None:
@@ -345,8 +329,6 @@ class PriceStore:
 
         Rows go to a temporary staging table first so that one set-based statement counts
         what changes (per ticker) and one performs the upsert, on SQLite and PostgreSQL alike.
-        When none of the tickers has a stored bar yet (`_all_new`), every row is new: the
-        counting join is skipped.
         """
         total = len(bars)
         if total == 0:
@@ -389,12 +371,7 @@ class PriceStore:
                         insert(Security),
                         [{"ticker": t, "is_fixed_income": False} for t in missing],
                     )
-                written: dict[str, int]
-                if _all_new(conn, bars, tickers):
-                    # A bulk import of new tickers: nothing stored to compare with.
-                    written = {str(t): int(n) for t, n in bars["ticker"].value_counts().items()}
-                else:
-                    written = dict(conn.execute(text(count_changed)).all())
+                written: dict[str, int] = dict(conn.execute(text(count_changed)).all())
                 conn.execute(text(upsert))
             finally:
                 staging.drop(conn)

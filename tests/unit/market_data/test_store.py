@@ -120,11 +120,9 @@ def test_upsert_securities_keeps_fields_not_given(empty_store: PriceStore) -> No
     assert (sec["name"], sec["sector"], bool(sec["is_fixed_income"])) == ("Alpha", "Tech", True)
 
 
-def test_new_tickers_are_counted_without_comparing_and_others_compared(
-    empty_store: PriceStore,
-) -> None:
-    """The bulk path for tickers with no stored bar (`_all_new`) counts as the comparing path
-    does: a batch of new tickers, then one mixing a new ticker with a stored one."""
+def test_counts_per_ticker_for_new_and_stored_tickers(empty_store: PriceStore) -> None:
+    """A batch of a new ticker, then one mixing a new ticker with a stored one: each ticker's
+    count is its new or changed rows only."""
     first = empty_store.upsert_bars(
         bars([("AAA", "2021-01-04", 10.0, 1), ("AAA", "2021-01-05", 11.0, 1)]), source="a"
     )
@@ -141,11 +139,3 @@ def test_new_tickers_are_counted_without_comparing_and_others_compared(
     )
     assert mixed.written_by_ticker == {"AAA": 1, "BBB": 1} and mixed.unchanged == 1
     assert mixed.data_version == 2 and empty_store.stats().bars == 4
-
-
-def test_a_bad_row_of_new_tickers_writes_nothing(empty_store: PriceStore) -> None:
-    bad = bars([("NEW", "2021-01-05", 11.0, 100), ("NEW", "2021-01-06", 12.0, 100)])
-    bad.loc[1, "adj_close"] = float("nan")  # violates NOT NULL
-    with pytest.raises(IntegrityError):
-        empty_store.upsert_bars(bad, source="a")
-    assert empty_store.stats().bars == 0 and empty_store.data_version() == 0
