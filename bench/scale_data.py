@@ -31,7 +31,8 @@ Output: the long CSV layout `import-prices` reads (`date,ticker,open,...,split`)
 time stamp or name in its header, so the same arguments give the same bytes. The importer
 refuses a file that decompresses past 2 GB; `--per-file K` writes K securities per file
 (`FILE` -> `<stem>-001.csv.gz`, ...) for large sets. The default size, 5,000 securities x 25
-years, is about 30 million bars.
+years, is about 30 million bars; without `--per-file`, a set that could decompress past the
+importer's limit is split into as few files as keep each under it.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from pathlib import Path
 import pandas as pd
 
 from backend.market_data.bars import BAR_COLUMNS
+from backend.market_data.providers.csv_file import MAX_DECOMPRESSED_BYTES
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("AV_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -58,6 +60,7 @@ UNIT_FIRST = dt.date(2016, 1, 4)  # the source's first session: a copy's first d
 UNIT_LAST = dt.date(2020, 12, 31)  # the unit's last session: a copy's last day
 AFTER_UNIT = dt.date(2021, 1, 4)  # the source's session after the unit: the seam's return
 RAW = ["open", "high", "low", "close", "dividend"]  # chained on the close as traded
+MAX_LINE_BYTES_ESTIMATE = 150
 DEFAULT_SECURITIES = 5000
 DEFAULT_YEARS = 25
 
@@ -219,13 +222,20 @@ def generate(
         raise ValueError("securities and years must be at least 1")
     plan, series = build_series(load_source(shared), years)
     tickers = output_tickers(sorted(series), securities)
-    size = per_file or securities
+    bars = sum(plan.rows_by_base[base] for _, base in tickers)
+    size = per_file or importable_per_file(bars, securities)
     groups = [tickers[i : i + size] for i in range(0, securities, size)]
     paths = part_paths(out, len(groups))
     for path, group in zip(paths, groups):
         write_gzip(path, _csv_chunks(series, group))
-    bars = sum(plan.rows_by_base[base] for _, base in tickers)
     return plan, paths, bars
+
+
+def importable_per_file(bars: int, securities: int) -> int:
+    """Securities per file so that no file decompresses past what the importer reads (a
+    line is at most ~150 bytes: six floats in full plus date, ticker and volume)."""
+    files = -(-bars * MAX_LINE_BYTES_ESTIMATE // MAX_DECOMPRESSED_BYTES)
+    return -(-securities // files)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -124,3 +124,9 @@ def test_per_file_splits_the_securities(source_dir: Path, tmp_path: Path) -> Non
     frames = [read_price_file(p) for p in paths]
     assert [f["ticker"].nunique() for f in frames] == [2, 2, 1]
     assert sum(len(f) for f in frames) == bars
+
+
+def test_a_large_set_is_split_into_files_the_importer_reads() -> None:
+    # 30 M bars x 150 bytes = 4.5 GB: three files of at most 2 GiB, 1,667 securities each
+    assert scale_data.importable_per_file(30_000_000, 5000) == 1667
+    assert scale_data.importable_per_file(1_000_000, 200) == 200  # 150 MB: one file
