@@ -72,6 +72,12 @@ bench: install-dev
 	$(PY) -m bench.options_bench
 	$(PY) -m bench.http_bench
 
+## bench-scale: bulk import rate (SQLite, PostgreSQL) at SCALE_SECURITIES x SCALE_YEARS (quick run SCALE_SECURITIES=200 SCALE_YEARS=5)
+SCALE_SECURITIES ?= 5000
+SCALE_YEARS ?= 25
+bench-scale: install-dev
+	$(PY) -m bench.scale_bench --securities $(SCALE_SECURITIES) --years $(SCALE_YEARS)
+
 ## fuzz: schemathesis (--checks all, every phase) against a local server, as a user and as admin
 fuzz: install-ci
 	$(PY) scripts/fuzz_api.py
@@ -84,7 +90,7 @@ research: install
 openapi: install
 	$(PY) scripts/openapi_snapshot.py
 
-.PHONY: help install install-dev run migrate refresh test test-unit test-integration test-e2e bench fuzz research openapi
+.PHONY: help install install-dev run migrate refresh test test-unit test-integration test-e2e bench bench-scale fuzz research openapi
 
 # ---- pipeline: quality gates, containers, deployment (docs/pipeline.md) ------------------------
 COV_MIN ?= 85

@@ -138,3 +138,24 @@ def test_category_and_fixed_income_come_from_the_category_tables(empty_store: Pr
         assert (got, bool(sec["is_fixed_income"])) == (category, fixed)
     assert panel.categories.data_version == panel.data_version
     assert panel.categories.by_ticker()["SHY"].slug == "tactical-fixed-income"
+
+
+def test_counts_per_ticker_for_new_and_stored_tickers(empty_store: PriceStore) -> None:
+    """A batch of a new ticker, then one mixing a new ticker with a stored one: each ticker's
+    count is its new or changed rows only."""
+    first = empty_store.upsert_bars(
+        bars([("AAA", "2021-01-04", 10.0, 1), ("AAA", "2021-01-05", 11.0, 1)]), source="a"
+    )
+    assert (first.written, first.written_by_ticker, first.data_version) == (2, {"AAA": 2}, 1)
+    mixed = empty_store.upsert_bars(
+        bars(
+            [
+                ("AAA", "2021-01-04", 10.0, 1),  # identical
+                ("AAA", "2021-01-06", 12.0, 1),  # new day
+                ("BBB", "2021-01-04", 5.0, 1),  # new ticker
+            ]
+        ),
+        source="a",
+    )
+    assert mixed.written_by_ticker == {"AAA": 1, "BBB": 1} and mixed.unchanged == 1
+    assert mixed.data_version == 2 and empty_store.stats().bars == 4
