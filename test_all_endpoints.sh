@@ -76,7 +76,8 @@ cp "$body" "$openapi"
 
 later 3 GET /health/live -- check GET /health/live 200 '.status == "alive"' "process up"
 later 3 GET /health/ready -- check GET /health/ready 200 \
-    '.status == "ready" and .checks.database.ok == true' "database (and Redis when set) ready"
+    '.status == "ready" and .checks.database.ok == true and (.checks.scores == null or .checks.scores.ok == true)' \
+    "database (and Redis when set) ready, scores computed"
 
 check GET /database/status 200 \
     '.reachable == true and (.engine == "sqlite" or .engine == "postgresql") and .migrated == true and .bars > 0' \

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     data_version_timeout_seconds: float = Field(1.0, gt=0, le=60)
     # /health/ready answers within this, whatever the database and Redis do.
     health_check_timeout_seconds: float = Field(1.5, gt=0, le=60)
+    # A score request waits at most this long for a score book being computed (the first one
+    # after start-up, or after a data change), then answers 503 `scores_not_ready`.
+    score_book_wait_seconds: float = Field(30.0, gt=0, le=600)
     redis_url: str = ""
 
     # Request bodies (backend/api/body_limit.py): every route, and the CSV imports.

@@ -79,16 +79,19 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
         finally:
             if setup is not engine:
                 setup.dispose()
-        # Score everything once now, so the first request does not pay for it.
-        if not store.is_empty():
-            momentum.book()
         await cache.start()
         if settings.scheduler_enabled:
             scheduler.start()
-        # What exists now (modules, the first score book) lives as long as the process: keep
-        # it out of the cyclic collector's scans, or each full collection (about 0.1-0.2 s for
-        # these ~230k objects) stalls every request in flight.
+        # What exists now (modules) and the first score book live as long as the process: keep
+        # them out of the cyclic collector's scans, or each full collection (about 0.1-0.2 s
+        # for ~230k objects) stalls every request in flight.
         gc.freeze()
+        # Score everything once, in a thread: the process answers /health/live at once and
+        # /health/ready says 503 (`scores`) until the book is there; a score request meanwhile
+        # waits at most SCORE_BOOK_WAIT_SECONDS.
+        app.state.store_was_empty = store.is_empty()
+        if not app.state.store_was_empty:
+            momentum.start_first_build(then=gc.freeze)
         yield
         gc.unfreeze()
         await scheduler.stop()
@@ -109,6 +112,7 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
     app.state.store = store
     app.state.momentum = momentum
     app.state.cache = cache
+    app.state.store_was_empty = False  # known at start-up (lifespan)
     # The other published models (?model=, /research) read the momentum service's score book.
     app.state.research = ResearchService(momentum)
     app.state.model_scores = ModelScores(app.state.research)

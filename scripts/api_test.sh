@@ -13,7 +13,9 @@ source "${script_dir}/_lib.sh"
 
 base="${1:-http://127.0.0.1:8000}"
 base="${base%/}"
+# Checked once ready (the first score book is computed in the background after start-up).
 if curl -s -o /dev/null --max-time 3 "${base}/"; then
+    "${script_dir}/wait_for_http.sh" "${base}/health/ready" "${START_TIMEOUT:-180}" || exit 1
     exec "${root}/test_all_endpoints.sh" "$base"
 fi
 
@@ -37,7 +39,7 @@ stop() {
     wait "$pid" 2>/dev/null || true
 }
 trap stop EXIT
-if ! "${script_dir}/wait_for_http.sh" "${base}/" "${START_TIMEOUT:-180}"; then
+if ! "${script_dir}/wait_for_http.sh" "${base}/health/ready" "${START_TIMEOUT:-180}"; then
     tail -n 30 "$log_file" >&2
     exit 1
 fi

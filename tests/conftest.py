@@ -4,6 +4,7 @@ PostgreSQL databases created (and dropped) by the tests themselves."""
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -53,7 +54,17 @@ def sample_app_client(sample_db_url: str) -> Iterator[TestClient]:
     """The app over the sample store (no live provider). Read-only tests share it."""
     app = create_app(make_settings(sample_db_url))
     with TestClient(app) as client:
+        wait_until_ready(client)
         yield client
+
+
+def wait_until_ready(client: TestClient, seconds: float = 120.0) -> None:
+    """Wait, as a deploy's health check does, for /health/ready (the first score book is
+    computed in the background after start-up)."""
+    deadline = time.monotonic() + seconds
+    while client.get("/health/ready").status_code != 200:
+        assert time.monotonic() < deadline, client.get("/health/ready").text
+        time.sleep(0.05)
 
 
 @pytest.fixture

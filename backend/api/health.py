@@ -120,15 +120,39 @@ async def _bounded_redis_check(request: Request, seconds: float) -> Check:
         return Check(ok=False, error=f"Redis did not answer within {seconds:g} s")
 
 
+def _scores_check(request: Request) -> Check:
+    """Ready to serve scores: the first score book is computed (or the store is empty, so there
+    is nothing to compute)."""
+    momentum = request.app.state.momentum
+    if momentum.has_book:
+        return Check(ok=True)
+    building = momentum.building_for()
+    if building is not None:
+        return Check(
+            ok=False,
+            error=f"the scores are being computed ({building:.1f} s so far)",
+            details={"reason": "computing", "seconds": round(building, 1)},
+        )
+    if momentum.first_build_error is not None:
+        return Check(
+            ok=False,
+            error="the scores could not be computed yet (see the log); the next request retries",
+            details={"reason": "failed"},
+        )
+    if request.app.state.store_was_empty:
+        return Check(ok=True, details={"reason": "empty store"})
+    return Check(ok=False, error="the scores are not computed yet", details={"reason": "pending"})
+
+
 @router.get(
     "/health/ready",
     response_model=Readiness,
     responses={503: {"model": Readiness, "description": "A dependency is not ready"}},
 )
 async def ready(request: Request, response: Response) -> Readiness:
-    """Ready when the database answers and is migrated to head, and Redis answers when
-    REDIS_URL is set; 503 otherwise, naming what is not ready. Answers within
-    HEALTH_CHECK_TIMEOUT_SECONDS whatever the database and Redis do."""
+    """Ready when the database answers and is migrated to head, Redis answers when REDIS_URL is
+    set, and the scores are computed (`scores`); 503 otherwise, naming what is not ready.
+    Answers within HEALTH_CHECK_TIMEOUT_SECONDS whatever the database and Redis do."""
     # From the app's state, not through the (synchronous) dependencies: FastAPI would solve
     # those in the request thread pool, which a hung database may have filled.
     store: PriceStore = request.app.state.store
@@ -136,7 +160,7 @@ async def ready(request: Request, response: Response) -> Readiness:
     database, redis = await asyncio.gather(
         _bounded_database_check(store, seconds), _bounded_redis_check(request, seconds)
     )
-    checks = {"database": database, "redis": redis}
+    checks = {"database": database, "redis": redis, "scores": _scores_check(request)}
     ok = all(c.ok for c in checks.values())
     if not ok:
         response.status_code = 503

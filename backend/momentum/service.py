@@ -11,10 +11,12 @@ here as `version`; without one (the CLI, the scheduler) the store's version is r
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 import threading
+import time
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -26,6 +28,7 @@ from backend.errors import (
     InsufficientHistory,
     InvalidInput,
     NotFound,
+    Unavailable,
 )
 from backend.market_data.providers.base import PriceProvider
 from backend.market_data.store import PricePanel, PriceStore
@@ -53,6 +56,8 @@ from backend.momentum.schemas import (
 )
 from backend.momentum.universes import ALL, not_a_member, universe_members
 from backend.reference.benchmarks import EQUITY_BENCHMARK, FIXED_INCOME_BENCHMARK
+
+log = logging.getLogger(__name__)
 
 
 def _r2(x: float) -> float:
@@ -182,6 +187,21 @@ class ScoreBook:
         return out
 
 
+class ScoresNotReady(Unavailable):
+    """The score book of the store's data is still being computed (after start-up or a data
+    change) and did not finish within SCORE_BOOK_WAIT_SECONDS: retry shortly."""
+
+    code = "scores_not_ready"
+
+    def __init__(self, waited: float, building_for: float | None) -> None:
+        since = f" (computing for {building_for:.1f} s)" if building_for is not None else ""
+        super().__init__(
+            f"the scores are being computed{since} and were not ready within {waited:g} s "
+            "(SCORE_BOOK_WAIT_SECONDS); retry shortly",
+            {"reason": "computing", "waited_seconds": waited},
+        )
+
+
 class NotStored(NotFound):
     """The store holds neither the ticker nor an alias of it (the API may then fetch it)."""
 
@@ -230,8 +250,38 @@ class MomentumService:
             technical=settings.weight_technical,
             relative=settings.weight_relative,
         )
+        self.book_wait_seconds = settings.score_book_wait_seconds
         self._book: ScoreBook | None = None
         self._build_lock = threading.Lock()
+        self._building_since: float | None = None  # monotonic start of the build under way
+        self.first_build_error: str | None = None
+
+    def start_first_build(self, then: Callable[[], None] | None = None) -> threading.Thread:
+        """Compute the first score book in a thread, so the process answers (health, pages,
+        cached scores) while it runs; `ready` says when it is done. `then` runs after it."""
+
+        def run() -> None:
+            try:
+                self.book()
+                self.first_build_error = None
+            except Exception as exc:  # the database may be down: the next request retries
+                self.first_build_error = f"{type(exc).__name__}"
+                log.warning("the first score book could not be computed", exc_info=exc)
+            if then is not None:
+                then()
+
+        thread = threading.Thread(target=run, name="first-score-book", daemon=True)
+        thread.start()
+        return thread
+
+    @property
+    def has_book(self) -> bool:
+        return self._book is not None
+
+    def building_for(self) -> float | None:
+        """Seconds the build under way has run (None when none is)."""
+        since = self._building_since
+        return None if since is None else time.monotonic() - since
 
     # ------------------------------------------------------------- the book
 
@@ -244,11 +294,20 @@ class MomentumService:
         book = self._book
         if book is not None and book.data_version >= version:
             return book
-        with self._build_lock:
+        # Bounded: a request never waits on a build for longer than SCORE_BOOK_WAIT_SECONDS.
+        if not self._build_lock.acquire(timeout=self.book_wait_seconds):
+            raise ScoresNotReady(self.book_wait_seconds, self.building_for())
+        try:
             book = self._book
             if book is None or book.data_version < version:
-                book = self._build()
+                self._building_since = time.monotonic()
+                try:
+                    book = self._build()
+                finally:
+                    self._building_since = None
                 self._book = book
+        finally:
+            self._build_lock.release()
         return book
 
     def _build(self) -> ScoreBook:

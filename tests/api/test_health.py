@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
@@ -12,7 +15,8 @@ from fastapi.testclient import TestClient
 from backend.db.engine import make_engine
 from backend.db.migrate import alembic_config, head_revision
 from backend.main import create_app
-from tests.conftest import make_settings
+from backend.momentum.service import MomentumService
+from tests.conftest import make_settings, wait_until_ready
 from tests.unit.cache.support import free_port
 
 pytestmark = [pytest.mark.api, pytest.mark.database]
@@ -163,3 +167,43 @@ def test_start_up_takes_long_lived_objects_out_of_the_cyclic_collector(
     import gc
 
     assert gc.get_freeze_count() > 100_000
+
+
+def test_while_the_first_scores_are_computed_live_answers_ready_and_scores_say_503(
+    sample_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Start-up does not wait for the score book: /health/live answers at once, /health/ready
+    is 503 naming `scores`, and a score request waits at most SCORE_BOOK_WAIT_SECONDS, then
+    answers 503 `scores_not_ready`; once the book is there, all is 200."""
+    release = threading.Event()
+    original = MomentumService._build
+
+    def slow_build(self: MomentumService) -> Any:
+        assert release.wait(30)
+        return original(self)
+
+    monkeypatch.setattr(MomentumService, "_build", slow_build)
+    app = create_app(make_settings(sample_db_url, score_book_wait_seconds=0.3))
+    with TestClient(app) as client:
+        assert client.get("/health/live").status_code == 200
+        ready = client.get("/health/ready")
+        assert ready.status_code == 503
+        scores = ready.json()["checks"]["scores"]
+        assert scores["ok"] is False and scores["details"]["reason"] == "computing"
+        started = time.monotonic()
+        refused = client.get("/api/v1/momentum/AAPL")
+        assert time.monotonic() - started < 5  # bounded, never hangs
+        assert refused.status_code == 503
+        error = refused.json()["error"]
+        assert error["code"] == "scores_not_ready" and error["details"]["waited_seconds"] == 0.3
+        release.set()
+        wait_until_ready(client)
+        assert client.get("/health/ready").json()["checks"]["scores"]["ok"] is True
+        assert client.get("/api/v1/momentum/AAPL").status_code == 200
+
+
+def test_an_empty_store_is_ready_with_nothing_to_score(empty_db_url: str) -> None:
+    with TestClient(create_app(make_settings(empty_db_url))) as client:
+        resp = client.get("/health/ready")
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["checks"]["scores"]["details"] == {"reason": "empty store"}

@@ -114,7 +114,7 @@ def live_server(
             if proc.poll() is not None:
                 pytest.fail(f"the server exited ({proc.returncode}):\n{log_path.read_text()}")
             try:
-                if httpx.get(f"{base}/health/live", timeout=2).status_code == 200:
+                if httpx.get(f"{base}/health/ready", timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass

@@ -107,7 +107,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obje
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_up(f"{url}/", proc, log, 240)
+        wait_until_up(f"{url}/health/ready", proc, log, 240)  # scores computed
         with urllib.request.urlopen(f"{url}/openapi.json", timeout=10) as answer:  # noqa: S310
             paths = json.load(answer)["paths"]
         yield {"url": url, "env": env, "home": home, "paths": paths}

@@ -271,7 +271,7 @@ def test_the_loop_fires_after_the_close_and_schedules_the_next_session(tmp_path:
         scheduler.start()
         assert scheduler.running
         assert scheduler.next_at == at("2024-07-02 20:30")
-        for _ in range(200):
+        for _ in range(1200):  # up to 60 s on a loaded machine; usually under 2 s
             if scheduler.last_run is not None:
                 break
             await asyncio.sleep(0.05)
