@@ -23,7 +23,6 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy.signal import lfilter
 
 # The model's percentile rank is the panel operation (re-exported with the model's formulas).
 from backend.momentum.panel import FloatArray, as_float, lag
@@ -182,6 +181,10 @@ def wilder_averages(
     Each column must be *left-aligned*: its first close on row 0 and no ``NaN`` before its last
     close (trailing ``NaN`` padding is fine and stays ``NaN``). ``NaN`` on rows before ``period``.
     """
+    # Imported here: scipy.signal costs ~1.4 s to import, which would delay the process's
+    # first answer (/health/live); the first score book pays it instead, in its thread.
+    from scipy.signal import lfilter
+
     c = as_float(close)
     c2 = c.reshape(c.shape[0], -1) if c.ndim == 1 else c
     rows = c2.shape[0]

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import rankdata
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -116,6 +115,10 @@ def compact(close: FloatArray) -> Compacted:
 def average_rank(x: npt.ArrayLike) -> FloatArray:
     """Row-wise (along the last axis) ranks ``1 … N`` of the finite values, ascending, ties given
     their average rank; NaN where ``x`` is not finite."""
+    # Imported here: scipy.stats costs over a second to import, which would delay the
+    # process's first answer (/health/live); the first score book pays it, in its thread.
+    from scipy.stats import rankdata
+
     a = as_float(x)
     if a.size == 0:
         return np.full(a.shape, np.nan)
