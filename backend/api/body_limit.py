@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend.api.errors import error_body, http_status
+from backend.api.errors import error_response, http_status
 from backend.errors import PayloadTooLarge
 
 log = logging.getLogger("backend.api")
@@ -120,9 +120,4 @@ class BodyLimit:
 
 
 def too_large(limit: int) -> JSONResponse:
-    error = PayloadTooLarge(limit)
-    return JSONResponse(
-        error_body(error.code, error.message, error.details),
-        status_code=http_status(error),
-        headers={"Connection": "close"},
-    )
+    return error_response(PayloadTooLarge(limit), {"Connection": "close"})

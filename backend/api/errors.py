@@ -181,15 +181,10 @@ class CatchAllMiddleware:
             )
             if started:  # the answer is under way: nothing else can be said
                 raise
-            response = JSONResponse(
-                error_body(
-                    "internal_error",
-                    "an unexpected error occurred; it has been logged",
-                    {"request_id": request_id},
-                ),
-                status_code=500,
+            unexpected = AppError(
+                "an unexpected error occurred; it has been logged", {"request_id": request_id}
             )
-            await response(scope, receive, send)
+            await error_response(unexpected)(scope, receive, send)
 
 
 def _validation_details(exc: RequestValidationError) -> dict[str, Any]:
