@@ -302,3 +302,223 @@ def test_phone_width(browser: Any, live_server: str, shots: Path, path: str, nam
         page.screenshot(path=str(shots / f"{name}-phone.png"))
     finally:
         context.close()
+
+
+# ---------------------------------------------------------------- wide tables, labels, nav, errors
+
+VISIBLE_IN_ITS_BOX = """(cell) => {
+    // Whether `cell` is fully inside its table's scroll box and the screen, and not covered
+    // (by a pinned column or anything else) at its centre.
+    const r = cell.getBoundingClientRect();
+    const b = cell.closest('.table-wrap').getBoundingClientRect();
+    const inside = r.width > 0 && r.left >= b.left - 1 && r.right <= b.right + 1
+        && r.left >= -1 && r.right <= window.innerWidth + 1;
+    const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+    return inside && !!hit && cell.contains(hit);
+}"""
+
+
+def _header_keys(page: Any, table: str) -> list[str]:
+    keys = page.locator(f"{table} thead th").evaluate_all(
+        "(ths) => ths.map((th) => th.dataset.key)"
+    )
+    return [str(k) for k in keys]
+
+
+def _scroll_box(page: Any, table: str, left: float) -> None:
+    page.locator(table).evaluate(f"(t) => {{ t.closest('.table-wrap').scrollLeft = {left}; }}")
+
+
+def _visible(page: Any, selector: str) -> bool:
+    return bool(page.locator(selector).first.evaluate(VISIBLE_IN_ITS_BOX))
+
+
+def test_leaderboard_every_column_reachable_at_1280(page: Any, shots: Path) -> None:
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto("/app/")
+    table = "#leaderboard-table"
+    rows(page, table).nth(499).wait_for()
+    wrap = page.locator(f"{table}").evaluate_handle("(t) => t.closest('.table-wrap')")
+    # The table scrolls in its own box no taller than the screen, so its sideways scroll bar is
+    # in view with the rows (not after 504 of them).
+    page.locator(table).evaluate("(t) => t.closest('.table-wrap').scrollIntoView()")
+    size = wrap.evaluate(
+        "(w) => ({client: w.clientHeight, scroll: w.scrollHeight, width: w.clientWidth,"
+        " scrollWidth: w.scrollWidth, bottom: w.getBoundingClientRect().bottom})"
+    )
+    assert size["scroll"] > size["client"], "the 504 rows scroll inside the box"
+    assert size["bottom"] <= 900 + 1, f"the box's bottom edge is below the screen: {size}"
+    keys = _header_keys(page, table)
+    assert keys == ["rank", "ticker", "name", "sector", "category", "score", "rating"] + [
+        "percentile",
+        "price",
+        "technical",
+        "relative",
+        "close",
+    ]
+    # Every header is in view at some sideways scroll of the box, and is then not hidden
+    # under the pinned columns; the ticker column stays in view at every position.
+    reached = set()
+    step = max(1, size["width"] // 2)
+    for left in range(0, size["scrollWidth"] + step, step):
+        _scroll_box(page, table, left)
+        for key in keys:
+            if _visible(page, f'{table} thead th[data-key="{key}"]'):
+                reached.add(key)
+        assert _visible(page, f'{table} thead th[data-key="ticker"]'), left
+        assert _visible(page, f"{table} tbody tr:first-child td:nth-child(2)"), left
+    assert reached == set(keys), f"never in view: {set(keys) - reached}"
+    # Scrolled to the far right: the last column and the pinned rank and ticker side by side.
+    _scroll_box(page, table, size["scrollWidth"])
+    assert _visible(page, f'{table} thead th[data-key="close"]')
+    assert _visible(page, f'{table} thead th[data-key="rank"]')
+    page.screenshot(path=str(shots / "leaderboard-1280-scrolled.png"))
+    # The header row stays on top while the rows scroll inside the box.
+    wrap.evaluate("(w) => { w.scrollTop = 3000; }")
+    assert _visible(page, f'{table} thead th[data-key="score"]') or _visible(
+        page, f'{table} thead th[data-key="close"]', table
+    )
+    assert _visible(page, f'{table} thead th[data-key="ticker"]')
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_leaderboard_score_visible_at_phone_width(
+    browser: Any, live_server: str, shots: Path, width: int
+) -> None:
+    viewport = {"width": width, "height": 812}
+    context = browser.new_context(viewport=viewport, base_url=live_server, is_mobile=width < 640)
+    page = context.new_page()
+    try:
+        page.goto("/app/")
+        table = "#leaderboard-table"
+        rows(page, table).nth(499).wait_for()
+        page.locator(table).evaluate("(t) => t.closest('.table-wrap').scrollIntoView()")
+        score_th = f'{table} thead th[data-key="score"]'
+        score_td = f"{table} tbody tr:first-child td:nth-child(6)"
+        ticker_td = f"{table} tbody tr:first-child td:nth-child(2)"
+        # Without any sideways scrolling, then scrolled halfway and fully: the score and the
+        # ticker of a row are both in view and readable.
+        width_of = page.locator(table).evaluate("(t) => t.closest('.table-wrap').scrollWidth")
+        for left in (0, width_of // 2, width_of):
+            _scroll_box(page, table, left)
+            for sel in (score_th, score_td, ticker_td):
+                assert _visible(page, sel), (width, left, sel)
+        assert number(page.locator(score_td).inner_text()) == 94.40  # CSX, the top score
+        assert page.locator(ticker_td).inner_text() == "CSX"
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"the page is {overflow}px wider than the screen"
+        _scroll_box(page, table, width_of // 2)
+        page.screenshot(path=str(shots / f"leaderboard-{width}-score.png"))
+    finally:
+        context.close()
+
+
+def _boxes(page: Any, selector: str) -> list[dict[str, float]]:
+    return list(
+        page.locator(selector).evaluate_all(
+            "(ns) => ns.map((n) => { const r = n.getBoundingClientRect();"
+            " return {x: r.x, y: r.y, w: r.width, h: r.height,"
+            " name: n.textContent || n.dataset.series}; })"
+        )
+    )
+
+
+def _overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return (
+        a["x"] < b["x"] + b["w"]
+        and b["x"] < a["x"] + a["w"]
+        and a["y"] < b["y"] + b["h"]
+        and b["y"] < a["y"] + a["h"]
+    )
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 900}, PHONE])
+def test_rating_labels_clear_of_the_score_lines(
+    browser: Any, live_server: str, shots: Path, viewport: dict[str, int]
+) -> None:
+    context = browser.new_context(viewport=viewport, base_url=live_server)
+    page = context.new_page()
+    try:
+        page.goto("/app/security/NVDA")
+        chart = "#history-chart"
+        page.wait_for_selector(f'{chart} path[data-series="Overall"]')
+        labels = _boxes(page, f"{chart} text.guide-label")
+        assert [lb["name"] for lb in labels] == ["Strong Buy", "Buy", "Hold", "Weak Hold"]
+        lines = _boxes(page, f"{chart} path.line")
+        assert {ln["name"] for ln in lines} == {"Overall", "Price", "Technical", "Relative"}
+        # The whole box of every line (everywhere it could go) against each label's box.
+        for lb in labels:
+            for ln in lines:
+                assert not _overlap(lb, ln), (lb, ln)
+        for i, a in enumerate(labels):
+            for b in labels[i + 1 :]:
+                assert not _overlap(a, b), (a, b)
+        # Each label is inside the chart, beside its own guide line (Strong Buy highest).
+        svg = _boxes(page, f"{chart} svg")[0]
+        guides = _boxes(page, f"{chart} line.guide")
+        for lb, guide in zip(labels, guides):
+            assert svg["x"] <= lb["x"] and lb["x"] + lb["w"] <= svg["x"] + svg["w"] + 0.5
+            assert lb["x"] >= guide["x"] + guide["w"]
+            assert abs((lb["y"] + lb["h"] / 2) - guide["y"]) < 8
+        assert [lb["y"] for lb in labels] == sorted(lb["y"] for lb in labels)
+        page.locator("#history-panel").screenshot(
+            path=str(shots / f"history-labels-{viewport['width']}.png")
+        )
+    finally:
+        context.close()
+
+
+def test_navigation_highlights_no_section_on_a_security_page(page: Any, shots: Path) -> None:
+    page.goto("/app/")
+    current = page.locator(".nav-list a[aria-current=page]")
+    expect(current).to_have_text("Leaderboard")
+    page.get_by_label("Go to ticker").fill("nvda")
+    page.get_by_label("Go to ticker").press("Enter")
+    page.wait_for_url("**/app/security/NVDA")
+    expect(page.locator("h1")).to_have_text("NVDA · Nvidia Corporation")
+    expect(current).to_have_count(0)
+    page.screenshot(path=str(shots / "security-nav.png"))
+    # Back on a section's page, its link is highlighted again.
+    page.locator(".nav-list a", has_text="Model portfolio").click()
+    expect(current).to_have_text("Model portfolio")
+    page.goto("/app/security/ZZZZ")
+    page.get_by_role("alert").wait_for()
+    expect(current).to_have_count(0)
+
+
+def test_an_unknown_tickers_error_is_shown_once(page: Any, shots: Path) -> None:
+    page.goto("/app/security/ZZZZ")
+    alert = page.get_by_role("alert")
+    expect(alert).to_have_count(1)
+    text = page.locator("main").inner_text()
+    message = "no prices stored for ZZZZ, and no live provider is configured (DATA_PROVIDER=none)"
+    assert text.count("no prices stored") == 1, text
+    assert message in alert.inner_text()
+    # The ticker is the heading and is in the message: no "ticker: ZZZZ" line repeats it.
+    assert text.count("ZZZZ") == 2, text
+    assert "not_found (HTTP 404)" in alert.inner_text()
+
+    # With a live provider, the API's message ends with the provider's reason and the details
+    # repeat it: the page says it once.
+    reason = "Yahoo returned no rows for ZZZQ (possibly delisted)"
+    page.route(
+        "**/api/v1/momentum/ZZZQ",
+        lambda route: route.fulfill(
+            status=404,
+            json={
+                "error": {
+                    "code": "not_found",
+                    "message": f"no prices stored for ZZZQ, and provider 'yfinance' has none: "
+                    f"{reason}",
+                    "details": {"ticker": "ZZZQ", "provider": "yfinance", "reason": reason},
+                }
+            },
+        ),
+    )
+    page.goto("/app/security/ZZZQ")
+    expect(alert).to_have_count(1)
+    text = page.locator("main").inner_text()
+    assert text.count(reason) == 1, text
+    assert text.count("yfinance") == 1, text
+    assert text.count("no prices stored") == 1, text
+    page.screenshot(path=str(shots / "security-unknown-once.png"), full_page=True)

@@ -8,7 +8,7 @@ import { el, clear, errorBox } from "./ui.js";
 
 const ROUTES = [
   [/^\/app\/?$/, leaderboardView, "leaderboard"],
-  [/^\/app\/security\/([^/]+)\/?$/, securityView, "leaderboard"],
+  [/^\/app\/security\/([^/]+)\/?$/, securityView, null],  // a security is in no one section
   [/^\/app\/portfolio\/?$/, modelPortfolioView, "portfolio"],
   [/^\/app\/portfolios\/?$/, myPortfoliosView, "portfolios"],
   [/^\/app\/portfolios\/(\d+)\/?$/, myPortfolioView, "portfolios"],

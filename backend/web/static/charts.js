@@ -60,6 +60,27 @@ function timeTicks(t0, t1, maxLabels) {
   return ticks;
 }
 
+const GUIDE_CHAR_PX = 6.2;  // a 10px label's widest average character
+const GUIDE_GAP_PX = 12;  // one 10px label's line height
+
+/**
+ * Vertical places for margin labels: each at its line's height, moved apart (as little as
+ * possible, top to bottom, then back up from the bottom) so that no two are closer than
+ * GUIDE_GAP_PX and all stay within [top, bottom].
+ */
+export function marginLabels(items, top, bottom) {
+  const out = items.map((it) => ({ ...it })).sort((a, b) => a.at - b.at);
+  for (let i = 0; i < out.length; i += 1) {
+    const min = i ? out[i - 1].at + GUIDE_GAP_PX : top;
+    out[i].at = Math.max(out[i].at, min);
+  }
+  for (let i = out.length - 1; i >= 0; i -= 1) {
+    const max = i < out.length - 1 ? out[i + 1].at - GUIDE_GAP_PX : bottom;
+    out[i].at = Math.min(out[i].at, max);
+  }
+  return out;
+}
+
 /** Redraw `draw(width)` into `container` now and whenever its width changes. */
 function responsive(container, draw) {
   let last = 0;
@@ -121,8 +142,12 @@ export function lineChart(config) {
   const byTime = series.map((sr) => new Map(sr.pts.map(([t, v]) => [t, v])));
   container.dataset.points = String(values.length);
 
+  // Guide labels sit in a right margin beside the plot, never over its lines.
+  const guides = (config.guides || []).filter((g) => g.y >= yMin && g.y <= yMax);
+  const labelChars = Math.max(0, ...guides.map((g) => (g.label ? g.label.length : 0)));
+
   responsive(container, (width) => {
-    const m = { l: 58, r: 14, t: 10, b: 26 };
+    const m = { l: 58, r: labelChars ? 12 + Math.ceil(labelChars * GUIDE_CHAR_PX) : 14, t: 10, b: 26 };
     const w = width - m.l - m.r;
     const h = height - m.t - m.b;
     const x = (t) => m.l + ((t - t0) / (t1 - t0)) * w;
@@ -145,10 +170,12 @@ export function lineChart(config) {
       xAxis.append(s("text", { x: x(t), y: height - 8, "text-anchor": "middle" }, label));
     }
     svg.append(grid, yAxis, xAxis);
-    for (const g of config.guides || []) {
-      if (g.y < yMin || g.y > yMax) continue;
+    for (const g of guides) {
       svg.append(s("line", { class: "guide", x1: m.l, x2: m.l + w, y1: y(g.y), y2: y(g.y) }));
-      if (g.label) svg.append(s("text", { class: "guide-label", x: m.l + w - 4, y: y(g.y) - 3, "text-anchor": "end" }, g.label));
+    }
+    const placed = marginLabels(guides.filter((g) => g.label).map((g) => ({ label: g.label, at: y(g.y) })), m.t, m.t + h);
+    for (const { label, at } of placed) {
+      svg.append(s("text", { class: "guide-label", x: m.l + w + 6, y: at, "dominant-baseline": "middle" }, label));
     }
     series.forEach((sr) => {
       let d = "";

@@ -106,13 +106,13 @@ export async function leaderboardView(main, params, query, ctx) {
   }
 
   const columns = [
-    { key: "rank", label: "#", numeric: true, title: "Rank by score in the universe" },
-    { key: "ticker", label: "Ticker", render: (r) => tickerLink(r.ticker) },
-    { key: "name", label: "Name", className: "wrap" },
+    { key: "rank", label: "#", numeric: true, title: "Rank by score in the universe", pin: "wide" },
+    { key: "ticker", label: "Ticker", render: (r) => tickerLink(r.ticker), pin: true },
+    { key: "name", label: "Name", className: "wrap name" },
     { key: "sector", label: "Sector", render: (r) => text(r.sector) },
     { key: "category", label: "Category", value: (r) => r.categories.map((c) => c.name).join(", ") || null,
       render: (r) => text(r.categories.map((c) => c.name).join(", ")) },
-    { key: "score", label: "Score", numeric: true, value: (r) => r.overall_momentum_score, render: (r) => scoreCell(r.overall_momentum_score) },
+    { key: "score", label: "Score", numeric: true, value: (r) => r.overall_momentum_score, render: (r) => scoreCell(r.overall_momentum_score), pinEndNarrow: true },
     { key: "rating", label: "Rating", value: (r) => r.overall_momentum_score, render: (r) => ratingBadge(r.rating), title: "Sort by rating (its score)" },
     { key: "percentile", label: "Percentile", numeric: true, value: (r) => r.percentile_rank, render: (r) => num(r.percentile_rank, 1) },
     { key: "price", label: "Price mom.", numeric: true, value: (r) => r.price_momentum, render: (r) => num(r.price_momentum, 1), title: "Sort by price momentum" },
@@ -144,6 +144,7 @@ export async function leaderboardView(main, params, query, ctx) {
         rows: [],
         sort: state.sort,
         empty: "No security matches the search and filters.",
+        tall: true,
         onSort: (sort) => { state.sort = sort; ctx.setQuery({ sort: sort.key, dir: sort.dir }); },
       });
       results.append(table);

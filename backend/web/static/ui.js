@@ -96,6 +96,20 @@ export function spinner(message = "Loading…") {
   return el("div.loading", { role: "status", "aria-live": "polite" }, el("span.spinner", { "aria-hidden": "true" }), message);
 }
 
+/** Whether `message` holds `value` as a whole word or phrase ("ZZZZ" in "for ZZZZ,", not "1" in "10"). */
+function saysAlready(message, value) {
+  if (!value || !message) return false;
+  let from = 0;
+  for (;;) {
+    const at = message.indexOf(value, from);
+    if (at < 0) return false;
+    const before = message[at - 1];
+    const rest = message.slice(at + value.length, at + value.length + 2);
+    if (!(before && /[\w.]/.test(before)) && !/^\w|^\.\w/.test(rest)) return true;
+    from = at + 1;
+  }
+}
+
 /** A readable error: what happened (the API's message), its code, and the details. */
 export function errorBox(error, title = "Something went wrong") {
   const box = el("div.error-box", { role: "alert" });
@@ -104,8 +118,10 @@ export function errorBox(error, title = "Something went wrong") {
       : error.status === 422 ? "Cannot answer that" : error.status === 0 ? "Service unreachable"
         : error.status === 429 ? "Too many requests" : error.status === 503 ? "Unavailable" : title;
     box.append(el("div.error-title", heading), el("p.error-message", error.message));
+    // A detail the message already says (the ticker, a provider's reason) is not said again.
     const extra = Object.entries(error.details || {})
       .filter(([k, v]) => v !== null && v !== undefined && k !== "fields" && typeof v !== "object")
+      .filter(([, v]) => !saysAlready(error.message, String(v)))
       .map(([k, v]) => `${k.replace(/_/g, " ")}: ${v}`);
     if (extra.length) box.append(el("p.meta", extra.join(" · ")));
     box.append(el("span.error-code", `${error.code}${error.status ? ` (HTTP ${error.status})` : ""}`));
@@ -151,8 +167,13 @@ export function facts(pairs) {
 const collator = new Intl.Collator("en", { numeric: true });
 
 /**
- * columns: [{key, label, numeric, value(row) -> sort value, render(row) -> node/text, title}]
- * options: {caption, rows, sort: {key, dir}, onSort, empty, id, rowAttrs(row)}
+ * columns: [{key, label, numeric, value(row) -> sort value, render(row) -> node/text, title,
+ *            pin (stays at the left while the table scrolls sideways; the first columns only;
+ *            "wide": not on a phone-width screen),
+ *            pinEndNarrow (stays at the right edge on a phone-width screen)}]
+ * options: {caption, rows, sort: {key, dir}, onSort, empty, id, rowAttrs(row),
+ *           tall (a long table: it scrolls in its own box of at most the screen's height, so
+ *           its sideways scroll bar is always in view)}
  */
 export function sortableTable(columns, options) {
   let sort = options.sort || null;
@@ -160,17 +181,35 @@ export function sortableTable(columns, options) {
   const table = el("table", { id: options.id });
   if (options.caption) table.append(el("caption", options.caption));
   const headRow = el("tr");
-  const ths = columns.map((col) => {
+  const pinned = columns.findIndex((c) => !c.pin);
+  const cellClass = (col, i) => [col.numeric ? "num" : "", col.className || "",
+    col.pin ? `pin pin-${i}${col.pin === "wide" ? " pin-wide" : ""}${i === pinned - 1 ? " pin-last" : ""}` : "", col.pinEndNarrow ? "pin-end-narrow" : ""].join(" ").trim() || null;
+  const ths = columns.map((col, i) => {
     const label = col.sortable === false ? col.label
       : el("button.sort", { type: "button", "data-key": col.key, title: col.title || `Sort by ${col.label}`, onclick: () => toggle(col) },
         col.label, el("span.arrow", { "aria-hidden": "true" }));
-    const th = el("th", { scope: "col", class: col.numeric ? "num" : null, "data-key": col.key }, label);
+    const th = el("th", { scope: "col", class: cellClass(col, i), "data-key": col.key }, label);
     headRow.append(th);
     return th;
   });
   const tbody = el("tbody");
   table.append(el("thead", headRow), tbody);
-  const wrap = el("div.table-wrap", { tabindex: "0", role: "region", "aria-label": options.caption || "table" }, table);
+  const wrap = el("div.table-wrap", {
+    tabindex: "0", role: "region", "aria-label": options.caption || "table", class: options.tall ? "table-wrap tall" : null,
+  }, table);
+  // A pinned column after the first sits where the ones before it end (their measured width);
+  // a column pinned at the right edge on a phone stops there when scrolled past, not under them.
+  if (pinned > 0 && window.ResizeObserver) {
+    const place = () => {
+      let left = 0;
+      for (let i = 0; i < pinned; i += 1) {
+        table.style.setProperty(`--pin-left-${i}`, `${left}px`);
+        if (getComputedStyle(ths[i]).left !== "auto") left += ths[i].getBoundingClientRect().width;
+      }
+      table.style.setProperty("--pin-end-left", `${left}px`);
+    };
+    new ResizeObserver(place).observe(ths[pinned - 1]);
+  }
 
   function valueOf(col, row) {
     const v = col.value ? col.value(row) : row[col.key];
@@ -228,10 +267,10 @@ export function sortableTable(columns, options) {
     let tr = built.get(row);
     if (!tr) {
       tr = el("tr", options.rowAttrs ? options.rowAttrs(row) : {});
-      for (const col of columns) {
+      columns.forEach((col, i) => {
         const content = col.render ? col.render(row) : text(row[col.key]);
-        tr.append(el("td", { class: [col.numeric ? "num" : "", col.className || ""].join(" ").trim() || null }, content));
-      }
+        tr.append(el("td", { class: cellClass(col, i) }, content));
+      });
       built.set(row, tr);
     }
     return tr;
