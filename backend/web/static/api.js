@@ -20,14 +20,17 @@ export const auth = {
   get loggedIn() { return !!this.get(); },
 };
 
-async function send(path, { method = "GET", body, token, signal, allowStatus = [] } = {}) {
-  const headers = { Accept: "application/json" };
+// `raw`: a body sent as it is (a file's bytes) with `contentType`; `asText`: the answer's text
+// (a CSV download) instead of JSON, when it succeeds.
+async function send(path, { method = "GET", body, raw, contentType, asText, token, signal, allowStatus = [] } = {}) {
+  const headers = { Accept: asText ? "text/csv, application/json" : "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (raw !== undefined) headers["Content-Type"] = contentType || "application/octet-stream";
   if (token) headers.Authorization = `Bearer ${token}`;
   let resp;
   try {
     resp = await fetch(path, {
-      method, headers, signal, body: body === undefined ? undefined : JSON.stringify(body),
+      method, headers, signal, body: raw !== undefined ? raw : body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (e) {
     if (e.name === "AbortError") throw e;
@@ -35,6 +38,7 @@ async function send(path, { method = "GET", body, token, signal, allowStatus = [
       "The service could not be reached. Check that it is running and try again.", {});
   }
   const text = await resp.text();
+  if (asText && resp.ok) return text;
   let data = null;
   if (text) {
     try { data = JSON.parse(text); } catch (e) { data = null; }

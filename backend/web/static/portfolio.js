@@ -354,6 +354,185 @@ function transactionForm(id, ctx) {
   el("div.controls", el("button.primary", { type: "submit" }, "Add")), status);
 }
 
+// ------------------------------------------------------------------------------ the ledger
+
+const TX_TYPES = ["BUY", "SELL", "DEPOSIT", "WITHDRAW", "DIVIDEND", "SPLIT", "FEE"];
+const LEDGER_PAGE = 100;
+
+/** The import's refusal, line by line: `details.errors` of a 422 invalid_import. */
+function importErrors(err) {
+  const lines = (err instanceof ApiError && Array.isArray(err.details.errors)) ? err.details.errors : [];
+  const box = errorBox(err, "The file was not imported", { ownTitle: lines.length > 0 });
+  if (lines.length) {
+    box.append(el("p.meta", "Refused lines (the header is line 1):"),
+      el("ul#import-errors", lines.map((e) => el("li", { "data-line": e.line ?? "" },
+        el("strong", `Line ${e.line ?? "?"}`), `${e.field ? ` · ${e.field}` : ""}${e.rule ? ` (${e.rule})` : ""}: ${e.reason || e.message || ""}`))));
+  }
+  return box;
+}
+
+/** Save `text` as a file through a temporary link (the export is an authorised request, so a
+ * plain link to the API could not carry the token). */
+function saveFile(text, filename, type) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = el("a", { href: url, download: filename, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/**
+ * The portfolio's transactions, filtered by the API (type, ticker, dates: kept in the address),
+ * paged; each can be deleted, and a refused delete says why (the API's message). CSV import
+ * (all or nothing; the refused lines listed) and export.
+ */
+function ledgerPanel(id, query, ctx) {
+  const f = {
+    type: query.get("tx_type") || "",
+    ticker: query.get("tx_ticker") || "",
+    start: query.get("tx_start") || "",
+    end: query.get("tx_end") || "",
+    offset: Math.max(0, Number.parseInt(query.get("tx_offset") || "0", 10) || 0),
+  };
+  const type = el("select", { name: "tx_type" }, option("", "All types"), TX_TYPES.map((t) => option(t, t, t === f.type)));
+  const ticker = el("input", { name: "tx_ticker", maxlength: "15", placeholder: "Any", value: f.ticker, autocomplete: "off", spellcheck: "false" });
+  const start = el("input", { type: "date", name: "tx_start", value: f.start });
+  const end = el("input", { type: "date", name: "tx_end", value: f.end });
+  const status = el("div#ledger-status", { "aria-live": "polite" });
+  const list = el("div#ledger-list");
+  const pager = el("div.controls#ledger-pager");
+
+  const show = async () => {
+    ctx.setQuery({ tx_type: f.type, tx_ticker: f.ticker, tx_start: f.start, tx_end: f.end, tx_offset: f.offset || "" });
+    const path = `/api/v1/portfolios/${id}/transactions${qs({ limit: LEDGER_PAGE, offset: f.offset, type: f.type, ticker: f.ticker, start: f.start, end: f.end })}`;
+    clear(pager);
+    await load(list, api(path, { authed: true }), (page) => {
+      if (!ctx.alive()) return;
+      const filtered = f.type || f.ticker || f.start || f.end;
+      list.append(sortableTable([
+        { key: "date", label: "Date" },
+        { key: "type", label: "Type", render: (t) => el(`span.badge.tx-${t.type.toLowerCase()}`, t.type) },
+        { key: "ticker", label: "Ticker", render: (t) => (t.ticker ? tickerLink(t.ticker) : "—") },
+        decimalColumn("quantity", "Quantity", (v) => num(v, v % 1 ? 4 : 0)),
+        decimalColumn("price", "Price"),
+        decimalColumn("fees", "Fees"),
+        { key: "note", label: "Note", className: "wrap", render: (t) => text(t.note) },
+        { key: "actions", label: "Actions", sortable: false, render: (t) => deleteControl(t) },
+      ], {
+        id: "ledger-table",
+        caption: `Transactions ${page.total ? `${page.offset + 1}–${page.offset + page.items.length} of ${page.total}` : "(none)"}${filtered ? " matching the filter" : ""}, in ledger order (date, then entry)`,
+        rows: page.items,
+        rowAttrs: (t) => ({ "data-id": t.id }),
+        empty: filtered ? "No transaction matches the filter." : "No transactions yet.",
+      }));
+      if (page.total > page.limit) {
+        const go = (offset) => { f.offset = offset; show(); };
+        pager.append(
+          el("button#ledger-prev", { type: "button", disabled: page.offset === 0, onclick: () => go(Math.max(0, page.offset - page.limit)) }, "Previous"),
+          el("span.meta", `Page ${Math.floor(page.offset / page.limit) + 1} of ${Math.ceil(page.total / page.limit)}`),
+          el("button#ledger-next", { type: "button", disabled: page.offset + page.limit >= page.total, onclick: () => go(page.offset + page.limit) }, "Next"));
+      }
+    }, "Loading the transactions…");
+  };
+
+  // Delete in two steps (no browser dialog): "Delete" asks, "Yes, delete" sends.
+  function deleteControl(t) {
+    const cell = el("span.row-actions");
+    const ask = () => clear(cell,
+      el("button.danger.confirm-delete", { type: "button", "aria-label": `Yes, delete transaction ${t.id}`, onclick: () => remove(t, cell) }, "Yes, delete"),
+      el("button.cancel-delete", { type: "button", onclick: idle }, "Cancel"));
+    function idle() {
+      clear(cell, el("button.delete-tx", { type: "button", "aria-label": `Delete transaction ${t.id} (${t.type}${t.ticker ? ` ${t.ticker}` : ""} on ${t.date})`, onclick: ask }, "Delete"));
+    }
+    idle();
+    return cell;
+  }
+
+  async function remove(t, cell) {
+    cell.querySelectorAll("button").forEach((b) => { b.disabled = true; });
+    clear(status, spinner(`Deleting transaction ${t.id}…`));
+    try {
+      await api(`/api/v1/portfolios/${id}/transactions/${t.id}`, { method: "DELETE", authed: true });
+      ctx.rerender();  // positions, cash and every view change with the ledger
+    } catch (err) {
+      if (!ctx.alive()) return;
+      clear(status, el("div#delete-refused", errorBox(err, `Transaction ${t.id} was not deleted`, { ownTitle: true })));
+      cell.querySelectorAll("button").forEach((b) => { b.disabled = false; });
+      const cancel = cell.querySelector(".cancel-delete");
+      if (cancel) cancel.click();
+    }
+  }
+
+  // CSV import: the file's bytes as they are, all or nothing.
+  const file = el("input", { type: "file", name: "csv", accept: ".csv,text/csv" });
+  const importStatus = el("div#import-status", { "aria-live": "polite" });
+  const importForm = el("form.controls#import-form", {
+    onsubmit: async (e) => {
+      e.preventDefault();
+      const chosen = file.files && file.files[0];
+      if (!chosen) { clear(importStatus, errorBox(new Error("Choose a CSV file first."), "No file")); return; }
+      clear(importStatus, spinner(`Importing ${chosen.name}…`));
+      try {
+        const r = await api(`/api/v1/portfolios/${id}/transactions/import`, {
+          method: "POST", authed: true, raw: await chosen.arrayBuffer(), contentType: "text/csv",
+        });
+        if (!ctx.alive()) return;
+        // The page is redrawn (positions and views change); the new one says what happened.
+        sessionStorage.setItem("av-import-done", `Imported ${r.imported} transactions from ${chosen.name}.`);
+        ctx.rerender();
+      } catch (err) {
+        if (ctx.alive()) clear(importStatus, importErrors(err));
+      }
+    },
+  }, field("CSV file", file, "import-file"), el("button.primary#import-button", { type: "submit" }, "Import"));
+  const done = sessionStorage.getItem("av-import-done");
+  if (done) {
+    sessionStorage.removeItem("av-import-done");
+    importStatus.append(el("p.note-box#import-done", done));
+  }
+
+  const exportStatus = el("div#export-status", { "aria-live": "polite" });
+  const exportButton = el("button#export-button", {
+    type: "button",
+    onclick: async () => {
+      clear(exportStatus);
+      try {
+        const csv = await api(`/api/v1/portfolios/${id}/transactions/export`, { authed: true, asText: true });
+        saveFile(csv, `portfolio-${id}.csv`, "text/csv");
+      } catch (err) { clear(exportStatus, errorBox(err, "The export failed")); }
+    },
+  }, "Export CSV");
+
+  const apply = (e) => {
+    e.preventDefault();
+    Object.assign(f, { type: type.value, ticker: ticker.value.trim().toUpperCase(), start: start.value, end: end.value, offset: 0 });
+    ticker.value = f.ticker;
+    clear(status);
+    show();
+  };
+  const reset = () => {
+    type.value = ""; ticker.value = ""; start.value = ""; end.value = "";
+    Object.assign(f, { type: "", ticker: "", start: "", end: "", offset: 0 });
+    clear(status);
+    show();
+  };
+  const panel = el("section.panel#ledger-panel", { "aria-labelledby": "ledger-h" },
+    el("h2#ledger-h", "Transactions"),
+    el("form.controls#ledger-filter", { role: "search", "aria-label": "Transaction filters", onsubmit: apply },
+      field("Type", type, "ledger-type"), field("Ticker", ticker, "ledger-ticker"),
+      field("From", start, "ledger-start"), field("To", end, "ledger-end"),
+      el("button.primary", { type: "submit" }, "Filter"),
+      el("button#ledger-reset", { type: "button", onclick: reset }, "Clear")),
+    status, list, pager,
+    el("h3", "Import and export"),
+    el("p.meta", "CSV with the header date,type,ticker,quantity,price,fees,note. An import is all or nothing: if any line is refused, nothing is stored and each refused line is listed. The export imports back as it is."),
+    importForm, importStatus,
+    el("div.controls", exportButton), exportStatus);
+  show();
+  return panel;
+}
+
 export async function myPortfolioView(main, [id], query, ctx) {
   ctx.title("Portfolio");
   const heading = el("h1", "Portfolio");
@@ -378,7 +557,7 @@ export async function myPortfolioView(main, [id], query, ctx) {
   heading.textContent = detail.name;
   ctx.title(detail.name);
   positionsPanel(positions, detail);
-  main.append(transactionForm(id, ctx));
+  main.append(transactionForm(id, ctx), ledgerPanel(id, query, ctx));
   if (!detail.transactions) {
     main.append(el("p.empty", "Add the first transaction to see the analysis, the rebalance plan and the performance."));
     return;

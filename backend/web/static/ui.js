@@ -110,11 +110,12 @@ function saysAlready(message, value) {
   }
 }
 
-/** A readable error: what happened (the API's message), its code, and the details. */
-export function errorBox(error, title = "Something went wrong") {
+/** A readable error: what happened (the API's message), its code, and the details. The title
+ * says the kind of failure (from the status) unless `ownTitle` keeps the one given. */
+export function errorBox(error, title = "Something went wrong", { ownTitle = false } = {}) {
   const box = el("div.error-box", { role: "alert" });
   if (error instanceof ApiError) {
-    const heading = error.status === 404 ? "No data" : error.status === 401 ? "Not logged in"
+    const heading = ownTitle ? title : error.status === 404 ? "No data" : error.status === 401 ? "Not logged in"
       : error.status === 422 ? "Cannot answer that" : error.status === 0 ? "Service unreachable"
         : error.status === 429 ? "Too many requests" : error.status === 503 ? "Unavailable" : title;
     box.append(el("div.error-title", heading), el("p.error-message", error.message));
