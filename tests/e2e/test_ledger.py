@@ -36,6 +36,7 @@ class Owner:
     """A user with one portfolio holding LEDGER, and an API client with their token."""
 
     def __init__(self, base: str, email: str) -> None:
+        self.base = base
         self.email = email
         self.api = httpx.Client(base_url=base, timeout=30)
         assert self.api.post(
@@ -262,3 +263,40 @@ def test_ledger_csv_import_and_export(page: Any, owner: Owner, shots: Path) -> N
     assert len(lines) == 1 + len(after)
     assert lines[-1].startswith("2020-10-02,DEPOSIT,,500")
     page.screenshot(path=str(shots / "ledger-imported.png"), full_page=True)
+
+
+def test_ledger_pages_and_fits_a_phone(browser: Any, owner: Owner, shots: Path) -> None:
+    # 120 more entries: 126 in all, two pages of 100.
+    rows = "".join(f"2021-01-{n % 28 + 1:02d},DEPOSIT,,{n + 1},,,batch {n}\n" for n in range(120))
+    resp = owner.api.post(
+        f"/api/v1/portfolios/{owner.pid}/transactions/import",
+        content=("date,type,ticker,quantity,price,fees,note\n" + rows).encode(),
+        headers={"Content-Type": "text/csv"},
+    )
+    assert resp.status_code == 201, resp.text
+    first = [t["id"] for t in owner.transactions(limit="100")]
+    second = [t["id"] for t in owner.transactions(limit="100", offset="100")]
+    assert len(first) == 100 and len(second) == 26
+    context = browser.new_context(
+        viewport={"width": 375, "height": 812}, base_url=owner.base, is_mobile=True
+    )
+    page = context.new_page()
+    try:
+        open_ledger(page, owner)
+        caption = page.locator("#ledger-table caption")
+        expect(caption).to_contain_text("Transactions 1–100 of 126")
+        assert shown_ids(page) == first
+        expect(page.locator("#ledger-prev")).to_be_disabled()
+        page.locator("#ledger-next").click()
+        expect(caption).to_contain_text("Transactions 101–126 of 126")
+        assert shown_ids(page) == second
+        expect(page.locator("#ledger-next")).to_be_disabled()
+        assert "tx_offset=100" in page.url
+        # Nothing wider than the phone but the tables, which scroll in their own box.
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"the page is {overflow}px wider than the phone"
+        page.locator("#ledger-panel").screenshot(path=str(shots / "ledger-phone.png"))
+        page.locator("#ledger-prev").click()
+        expect(caption).to_contain_text("Transactions 1–100 of 126")
+    finally:
+        context.close()

@@ -411,7 +411,7 @@ function ledgerPanel(id, query, ctx) {
       if (!ctx.alive()) return;
       const filtered = f.type || f.ticker || f.start || f.end;
       list.append(sortableTable([
-        { key: "date", label: "Date" },
+        { key: "date", label: "Date", pin: true },
         { key: "type", label: "Type", render: (t) => el(`span.badge.tx-${t.type.toLowerCase()}`, t.type) },
         { key: "ticker", label: "Ticker", render: (t) => (t.ticker ? tickerLink(t.ticker) : "—") },
         decimalColumn("quantity", "Quantity", (v) => num(v, v % 1 ? 4 : 0)),
@@ -424,6 +424,7 @@ function ledgerPanel(id, query, ctx) {
         caption: `Transactions ${page.total ? `${page.offset + 1}–${page.offset + page.items.length} of ${page.total}` : "(none)"}${filtered ? " matching the filter" : ""}, in ledger order (date, then entry)`,
         rows: page.items,
         rowAttrs: (t) => ({ "data-id": t.id }),
+        tall: true,
         empty: filtered ? "No transaction matches the filter." : "No transactions yet.",
       }));
       if (page.total > page.limit) {
