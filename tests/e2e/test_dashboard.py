@@ -382,7 +382,7 @@ def test_leaderboard_every_column_reachable_at_1280(page: Any, shots: Path) -> N
 
 
 @pytest.mark.parametrize("width", [375, 1280])
-def test_leaderboard_score_visible_at_phone_width(
+def test_leaderboard_score_and_ticker_stay_in_view(
     browser: Any, live_server: str, shots: Path, width: int
 ) -> None:
     viewport = {"width": width, "height": 812}
