@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -157,3 +158,25 @@ def test_history_in_a_range(client: TestClient, tmp_path: Path) -> None:
         "/api/v1/options/GOOG/history", params={"start": "2015-12-24", "end": "2015-12-29"}
     ).json()
     assert [p["date"] for p in body["history"]] == ["2015-12-24", "2015-12-28", "2015-12-29"]
+
+
+def test_a_snapshot_taken_now_through_the_provider_is_stored(client: TestClient) -> None:
+    from tests.unit.options.test_provider import provider
+
+    app: Any = client.app
+    service = app.state.options
+    service.provider = provider()
+    try:
+        resp = client.post("/api/v1/options/snapshot?tickers=aapl,msft-x", headers=ADMIN)
+    finally:
+        service.provider = None
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["requested"] == 2
+    # The recorded answer is AAPL's whatever is asked: refused for MSFT-X, said why.
+    assert [t["ticker"] for t in body["taken"]] == ["AAPL"]
+    assert body["taken"][0]["contracts"] == 76
+    assert [f["ticker"] for f in body["failed"]] == ["MSFT-X"]
+    assert "the answer is AAPL's" in body["failed"][0]["reason"]
+    summary = client.get("/api/v1/options/AAPL").json()
+    assert summary["data_source"] == "yfinance"
