@@ -65,7 +65,9 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
     cache = build_cache(settings, store)
     metrics.cache = cache
     on_demand = OnDemandFetcher(store, momentum.provider, settings, cache.backend)
-    scheduler = build_scheduler(settings, store, momentum, cache, metrics)
+    options = OptionsService(OptionStore(engine), store, settings, build_options_provider(settings))
+    # Watchlists (when added) pass their ticker source here: option_ticker_sources=[...].
+    scheduler = build_scheduler(settings, store, momentum, cache, metrics, options)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -124,9 +126,7 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
     app.state.metrics = metrics
     app.state.scheduler = scheduler
     app.state.portfolios = PortfolioService(engine)
-    app.state.options = OptionsService(
-        OptionStore(engine), store, settings, build_options_provider(settings)
-    )
+    app.state.options = options
     app.state.transactions = TransactionService(engine)
     app.state.categories = CategoryService(engine, store.categories)
     app.state.portfolio_views = PortfolioViews(
