@@ -180,3 +180,36 @@ def test_a_snapshot_taken_now_through_the_provider_is_stored(client: TestClient)
     assert "the answer is AAPL's" in body["failed"][0]["reason"]
     summary = client.get("/api/v1/options/AAPL").json()
     assert summary["data_source"] == "yfinance"
+
+
+def test_spy_ranks_against_vix_when_the_store_holds_it(tmp_path: Path) -> None:
+    """SPY's IV history is the VIX (a price series, ^VIX, divided by 100). The chain stored
+    under SPY here is GOOG's of 2015-12-31 relabelled: only its day matters to this test, the
+    rank is the VIX's, computed by hand over the 252 closes up to that day."""
+    import pandas as pd
+
+    from backend.market_data.ingest import import_price_file
+    from backend.market_data.store import PriceStore
+    from tests.unit.options.data import VIX
+
+    url = f"sqlite:///{tmp_path / 'spy.db'}"
+    engine = make_engine(url)
+    upgrade_to_head(engine)
+    import_price_file(PriceStore(engine), VIX, ticker="^VIX")
+    OptionStore(engine).write([read_snapshot(GOOG_DIR / "20151231.csv", "lean", "SPY", RATE)])
+    engine.dispose()
+    vix = pd.read_csv(VIX, parse_dates=["DATE"]).set_index("DATE")["CLOSE"] / 100
+    window = vix[vix.index <= "2015-12-31"].iloc[-252:]
+    today = window.iloc[-1]
+    rank = 100 * (today - window.min()) / (window.max() - window.min())
+    percentile = 100 * (window.iloc[:-1] < today).sum() / 251
+    settings = make_settings(url, options_risk_free_rate=RATE)
+    with TestClient(create_app(settings)) as c:
+        body = c.get("/api/v1/options/SPY").json()
+    got = body["iv_rank"]
+    assert got["history_source"] == "^VIX" and got["history"] == 252
+    assert got["iv"] == pytest.approx(today)
+    assert got["iv_rank"] == pytest.approx(rank) and got["iv_percentile"] == pytest.approx(
+        percentile
+    )
+    print(f"\nSPY (VIX) on 2015-12-31: IV rank {rank:.1f}, percentile {percentile:.1f}")
