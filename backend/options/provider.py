@@ -25,9 +25,12 @@ import pandas as pd
 
 from backend.config import Settings
 from backend.errors import AppError, NotFound, ProviderUnavailable
+from backend.options.errors import OptionsError
 from backend.options.snapshot import Snapshot, build_snapshot, new_york_day, next_earnings
 
 PROVIDER_NAME: Final = "yfinance"
+# Epochs outside 1970..2100 are not times of an options answer (as the Yahoo JSON reader).
+MAX_EPOCH: Final = 4_102_444_800
 EARNINGS_FIELDS: Final = ("earningsTimestamp", "earningsTimestampStart", "earningsTimestampEnd")
 
 
@@ -183,6 +186,18 @@ class YFinanceOptions:
             ) from exc
 
     def _snapshot(self, ticker: str, rate: float, deadline: float) -> Snapshot:
+        try:
+            return self._read(ticker, rate, deadline)
+        except (ValueError, OverflowError, OSError, KeyError, TypeError) as exc:
+            # A malformed date, epoch or frame in the answer (the reader's own refusals,
+            # OptionsError, reach the caller as they are).
+            if isinstance(exc, OptionsError):
+                raise
+            raise BadAnswer(
+                PROVIDER_NAME, f"{ticker}'s options answer cannot be read: {exc}"
+            ) from exc
+
+    def _read(self, ticker: str, rate: float, deadline: float) -> Snapshot:
         handle = self._factory(ticker, lambda: self._left(ticker, deadline))
         listed = self._ask(ticker, deadline, lambda: tuple(handle.options))
         if not listed:
@@ -198,7 +213,7 @@ class YFinanceOptions:
             underlying = dict(chain.underlying or underlying)
         spot = _number(underlying.get("regularMarketPrice"))
         at = _number(underlying.get("regularMarketTime"))
-        if not frames or not spot > 0 or not at > 0:
+        if not frames or not spot > 0 or not 0 < at < MAX_EPOCH:
             raise BadAnswer(
                 PROVIDER_NAME, f"{ticker}'s options answer has no chain, price or quote time"
             )
@@ -211,7 +226,7 @@ class YFinanceOptions:
         earnings = tuple(
             dt.datetime.fromtimestamp(v, dt.timezone.utc)
             for v in (_number(underlying.get(f)) for f in EARNINGS_FIELDS)
-            if v > 0
+            if 0 < v < MAX_EPOCH
         )
         contracts = pd.concat(frames, ignore_index=True)
         return build_snapshot(

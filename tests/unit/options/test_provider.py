@@ -163,3 +163,35 @@ def test_a_bad_answer_is_remembered_for_its_ticker_only() -> None:
         p.snapshot("MSFT", RATE, deadline=5.0)
     assert len(p.made) == asked  # remembered
     assert p.snapshot("AAPL", RATE, deadline=5.0).spot == 107.68  # others still asked
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"regularMarketTime": 10**13}, "no chain, price or quote time"),
+        ({"regularMarketPrice": float("nan")}, "no chain, price or quote time"),
+        ({"regularMarketPrice": -1}, "no chain, price or quote time"),
+    ],
+)
+def test_a_malformed_answer_is_refused_with_its_reason(change: dict[str, Any], reason: str) -> None:
+    p = provider()
+
+    def factory(symbol: str, timeout: Callable[[], float]) -> RecordedTicker:
+        ticker = RecordedTicker(timeout)
+        ticker.result["quote"] = {**ticker.result["quote"], **change}
+        return ticker
+
+    p._factory = factory
+    with pytest.raises(ProviderUnavailable, match=reason):
+        p.snapshot("AAPL", RATE, deadline=5.0)
+
+
+def test_a_malformed_expiry_is_refused_not_raised() -> None:
+    class BadExpiry(RecordedTicker):
+        @property
+        def options(self) -> tuple[str, ...]:
+            return ("2016-13-45",)
+
+    p = YFinanceOptions(ticker_factory=lambda s, t: BadExpiry(t), clock=lambda: 0.0)
+    with pytest.raises(ProviderUnavailable, match="cannot be read"):
+        p.snapshot("AAPL", RATE, deadline=5.0)
