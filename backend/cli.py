@@ -16,6 +16,9 @@ from backend.errors import AppError, PriceFileError
 from backend.market_data.ingest import import_price_file, load_sample, refresh_prices
 from backend.market_data.providers import build_provider
 from backend.market_data.store import PriceStore
+from backend.options.errors import OptionFileError, OptionInputError
+from backend.options.importer import FORMATS, Format, import_options_file
+from backend.options.store import OptionStore
 from backend.reference.tickers import TICKER_RULE, normalize_ticker
 from backend.research import cli as research_cli
 
@@ -78,6 +81,58 @@ def import_prices(
         f"{file.name}: {result.rows} rows for {result.tickers} tickers; "
         f"{result.written} new or changed, {result.unchanged} unchanged; "
         f"data version {result.data_version}"
+    )
+
+
+@app.command("import-options")
+def import_options(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    ticker: Annotated[
+        Optional[str],
+        typer.Option(help="Underlying's ticker: required for Lean files, checked for Yahoo JSON"),
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help=f"File format: {' or '.join(FORMATS)}")
+    ] = "lean",
+) -> None:
+    """Import one day's option chain (a Lean universe file or a raw Yahoo options answer):
+    our implied volatility of every contract is computed and stored with it.
+
+    All or nothing: a file with a bad line imports nothing, and the error names the line.
+    (VIX, the history of SPY's IV rank, is a price series: `import-prices FILE --ticker ^VIX`.)"""
+    if fmt not in FORMATS:
+        err.print(f"[red]--format {fmt!r}: it must be one of {', '.join(FORMATS)}[/red]")
+        raise typer.Exit(2)
+    if fmt == "lean" and ticker is None:
+        err.print(
+            "[red]--ticker is required for a Lean file: it does not name its underlying[/red]"
+        )
+        raise typer.Exit(2)
+    settings = get_settings()
+    engine = make_engine(settings.effective_database_url)
+    upgrade_to_head(engine)
+    chosen: Format = "lean" if fmt == "lean" else "yahoo-json"
+    try:
+        snapshot, result = import_options_file(
+            OptionStore(engine), file, chosen, ticker, settings.options_risk_free_rate
+        )
+    except OptionInputError as exc:
+        err.print(f"[red]{file}: {exc}[/red]\nnothing was imported")
+        raise typer.Exit(2) from None
+    except OptionFileError as exc:  # its message names the file when the reader knows it
+        where = "" if exc.path else f"{file}: "
+        err.print(f"[red]{where}{exc}[/red]\nnothing was imported")
+        raise typer.Exit(1) from None
+    solved = int(snapshot.contracts["iv"].notna().sum())
+    thirty = (
+        f"{snapshot.atm_iv_30d:.4f}"
+        if snapshot.atm_iv_30d is not None
+        else f"none ({snapshot.atm_reason})"
+    )
+    console.print(
+        f"{file.name}: {snapshot.ticker} on {snapshot.day}, spot {snapshot.spot:g}: "
+        f"{result.contracts} contracts, {solved} with an implied volatility; "
+        f"30-day ATM IV {thirty}; {'replaced' if result.replaced else 'new'} snapshot"
     )
 
 

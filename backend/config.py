@@ -104,6 +104,18 @@ class Settings(BaseSettings):
     # Tickers a warmup computes (comma-separated); empty: model portfolio and benchmarks.
     cache_warmup_tickers: str = ""
 
+    # Options analytics (backend/options, docs in README "Options"): the continuously
+    # compounded risk-free rate of Black-Scholes-Merton; the fewest daily snapshots an IV rank
+    # needs (fewer: null with the count); how long one ticker's live snapshot may take
+    # (yfinance, every expiry), how many expiries it reads, how many tickers one POST takes;
+    # whether the scheduler snapshots after the close (with the price refresh).
+    options_risk_free_rate: float = Field(0.04, ge=-0.05, le=0.25)
+    options_min_history: int = Field(60, ge=2, le=252)
+    options_snapshot_deadline_seconds: float = Field(30.0, gt=0, le=600)
+    options_max_expiries: int = Field(16, ge=1, le=60)
+    options_snapshot_max_tickers: int = Field(20, ge=1, le=500)
+    options_scheduled_snapshots: bool = True
+
     # Authentication (backend/auth): the JWT signing secret, token lifetimes, Argon2 cost.
     # In production the service refuses to start unless JWT_SECRET_KEY (and ADMIN_TOKEN, when
     # set) is a real secret (backend/auth/secret_rules.py: 32+ characters, 128+ bits estimated).

@@ -34,6 +34,9 @@ from backend.momentum.service import MomentumService
 from backend.observability.logging import configure_logging
 from backend.observability.metrics import Metrics
 from backend.observability.middleware import RequestObservabilityMiddleware
+from backend.options.provider import build_options_provider
+from backend.options.service import OptionsService
+from backend.options.store import OptionStore
 from backend.portfolios.categories import CategoryService
 from backend.portfolios.quotes import QuoteService
 from backend.portfolios.service import PortfolioService
@@ -62,7 +65,9 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
     cache = build_cache(settings, store)
     metrics.cache = cache
     on_demand = OnDemandFetcher(store, momentum.provider, settings, cache.backend)
-    scheduler = build_scheduler(settings, store, momentum, cache, metrics)
+    options = OptionsService(OptionStore(engine), store, settings, build_options_provider(settings))
+    # Watchlists (when added) pass their ticker source here: option_ticker_sources=[...].
+    scheduler = build_scheduler(settings, store, momentum, cache, metrics, options)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -121,6 +126,7 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
     app.state.metrics = metrics
     app.state.scheduler = scheduler
     app.state.portfolios = PortfolioService(engine)
+    app.state.options = options
     app.state.transactions = TransactionService(engine)
     app.state.categories = CategoryService(engine, store.categories)
     app.state.portfolio_views = PortfolioViews(

@@ -32,6 +32,8 @@ from backend.momentum.schemas import BatchResponse
 from backend.momentum.service import MomentumService
 from backend.momentum.warmup import default_warmup_tickers
 from backend.observability.metrics import Metrics
+from backend.options.service import OptionsService, SnapshotOutcome
+from backend.portfolios.options_universe import TickerSource, options_universe
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +154,9 @@ class RunReport:
     refresh: str | None = None  # the refresh summary (updated, unchanged, failed)
     warmed: int = 0
     warm_failed: int = 0
+    # Option snapshots taken after the refresh (None: not asked for in this run).
+    options_taken: int | None = None
+    options_failed: dict[str, str] = field(default_factory=dict)
     failed_tickers: dict[str, str] = field(default_factory=dict)
     retry_in: float | None = None  # skipped: when to look again (the lock may be abandoned)
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
@@ -165,6 +170,8 @@ class RunReport:
             "refresh": self.refresh,
             "warmed": self.warmed,
             "warm_failed": self.warm_failed,
+            "options_taken": self.options_taken,
+            "options_failed": len(self.options_failed),
             "started_at": self.started_at.isoformat(),
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
         }
@@ -221,6 +228,7 @@ class RefreshScheduler:
         delay_minutes: int = 30,
         lock_ttl_seconds: float = 1800,
         warmup_tickers: Sequence[str] | None = None,
+        option_snapshots: Callable[[], SnapshotOutcome] | None = None,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
     ) -> None:
         self.store = store
@@ -234,6 +242,9 @@ class RefreshScheduler:
         self.lock_ttl = lock_ttl_seconds
         # None: the default of each run, read from the database then (categories change).
         self.warmup_tickers = None if warmup_tickers is None else list(warmup_tickers)
+        # Snapshots the option chains of the day (OPTIONS_SCHEDULED_SNAPSHOTS), inside the
+        # locked run: one replica takes them, as for prices.
+        self.option_snapshots = option_snapshots
         self._now = now
         self._calendar: Any = None
         self._task: asyncio.Task[None] | None = None
@@ -331,6 +342,7 @@ class RefreshScheduler:
             else:
                 warm = await self.cache.warm(await self._warmup_tickers(), self.score_batch)
                 report.warmed, report.warm_failed = len(warm.warmed), len(warm.failed)
+                await self._take_option_snapshots(report)
                 await self.lock.mark_done(name, DONE_TTL_SECONDS)
         except Exception as exc:  # the loop must go on to the next session
             log.exception("scheduled refresh of session %s failed", session)
@@ -345,6 +357,20 @@ class RefreshScheduler:
             except (RedisError, OSError, asyncio.TimeoutError):
                 log.warning("could not release the refresh lock; it expires by itself")
         return self._count(report)
+
+    async def _take_option_snapshots(self, report: RunReport) -> None:
+        """The day's option snapshots; their failure is reported, never the run's."""
+        if self.option_snapshots is None:
+            return
+        try:
+            outcome = await asyncio.to_thread(self.option_snapshots)
+        except Exception as exc:  # the prices are refreshed: that run stands
+            log.exception("scheduled option snapshots of session %s failed", report.session)
+            report.options_taken = 0
+            report.options_failed = {"*": f"{type(exc).__name__}: {exc}"}
+            return
+        report.options_taken = len(outcome.taken)
+        report.options_failed = dict(outcome.failed)
 
     # ------------------------------------------------------------ the loop
 
@@ -407,10 +433,14 @@ def build_scheduler(
     service: MomentumService,
     cache: ScoreCache,
     metrics: Metrics | None,
+    options: OptionsService | None = None,
+    option_ticker_sources: Sequence[TickerSource] = (),
 ) -> RefreshScheduler:
     """The scheduler of one app: the Redis lock when the cache is on Redis (replicas share
     it), else an in-process one. It only runs on its own after `start()`
-    (SCHEDULER_ENABLED); `run_once` is there either way."""
+    (SCHEDULER_ENABLED); `run_once` is there either way. With `options` (and
+    OPTIONS_SCHEDULED_SNAPSHOTS) each run also snapshots the option chains of the model
+    portfolio and users' holdings, plus `option_ticker_sources` (the hook for watchlists)."""
     backend = cache.backend
     lock: RefreshLock
     if isinstance(backend, RedisBackend):
@@ -429,4 +459,9 @@ def build_scheduler(
         delay_minutes=settings.refresh_delay_minutes,
         lock_ttl_seconds=settings.refresh_lock_ttl_seconds,
         warmup_tickers=tickers,
+        option_snapshots=(
+            None
+            if options is None or not settings.options_scheduled_snapshots
+            else lambda: options.take_snapshots(options_universe(store, option_ticker_sources))
+        ),
     )

@@ -12,6 +12,7 @@ from backend.auth.deps import CurrentUser as CurrentUser  # noqa: F401 (re-expor
 from backend.config import Settings
 from backend.market_data.store import PriceStore
 from backend.momentum.service import MomentumService
+from backend.options.service import OptionsService
 from backend.portfolios.categories import CategoryService
 from backend.portfolios.service import PortfolioService
 from backend.portfolios.transactions import TransactionService
@@ -88,3 +89,11 @@ PortfoliosDep = Annotated[PortfolioService, Depends(get_portfolios)]
 TransactionsDep = Annotated[TransactionService, Depends(get_transactions)]
 PortfolioViewsDep = Annotated[PortfolioViews, Depends(get_portfolio_views)]
 CategoriesDep = Annotated[CategoryService, Depends(get_categories)]
+
+
+def get_options(request: Request) -> OptionsService:
+    service: OptionsService = request.app.state.options
+    return service
+
+
+OptionsDep = Annotated[OptionsService, Depends(get_options)]

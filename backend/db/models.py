@@ -17,6 +17,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -190,3 +191,50 @@ class Transaction(Base):
     fees: Mapped[Decimal] = mapped_column(LedgerNumber, nullable=False, default=Decimal(0))
     note: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+# --------------------------------------------------------------------------- options
+
+
+class OptionSnapshot(Base):
+    """One ticker's option chain on one trading day (New York date of `taken_at`): a later
+    snapshot of the same day replaces it (upsert). `atm_iv_30d` is our 30-day ATM implied
+    volatility (null with `atm_reason` when there is none): the series IV rank reads."""
+
+    __tablename__ = "option_snapshots"
+    __table_args__ = (UniqueConstraint("ticker", "day", name="uq_option_snapshots_ticker_day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticker: Mapped[str] = mapped_column(String(16), nullable=False)
+    day: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    taken_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    spot: Mapped[float] = mapped_column(Float, nullable=False)
+    rate: Mapped[float] = mapped_column(Float, nullable=False)
+    # "lean:<file name>", "yahoo-json:<file name>" or "yfinance".
+    source: Mapped[str] = mapped_column(String(200), nullable=False)
+    earnings_date: Mapped[dt.date | None] = mapped_column(Date)
+    atm_iv_30d: Mapped[float | None] = mapped_column(Float)
+    atm_reason: Mapped[str | None] = mapped_column(Text)
+    contracts: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class OptionContract(Base):
+    """One contract of a snapshot; `iv` is ours (null with `iv_reason` when it has no
+    solution), `vendor_iv` the source's when it gave one."""
+
+    __tablename__ = "option_contracts"
+
+    snapshot_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("option_snapshots.id", ondelete="CASCADE"), primary_key=True
+    )
+    expiry: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    strike: Mapped[float] = mapped_column(Float, primary_key=True)
+    right: Mapped[str] = mapped_column(String(1), primary_key=True)
+    bid: Mapped[float | None] = mapped_column(Float)
+    ask: Mapped[float | None] = mapped_column(Float)
+    last: Mapped[float | None] = mapped_column(Float)
+    volume: Mapped[int | None] = mapped_column(BigInteger)
+    open_interest: Mapped[int | None] = mapped_column(BigInteger)
+    vendor_iv: Mapped[float | None] = mapped_column(Float)
+    iv: Mapped[float | None] = mapped_column(Float)
+    iv_reason: Mapped[str | None] = mapped_column(String(40))

@@ -8,6 +8,7 @@ from backend.api.v1 import (
     categories,
     model_portfolio,
     momentum,
+    options,
     portfolios,
     prices,
     research,
@@ -22,3 +23,4 @@ api_router.include_router(categories.router)
 api_router.include_router(portfolios.router)
 api_router.include_router(model_portfolio.router)
 api_router.include_router(prices.router)
+api_router.include_router(options.router)

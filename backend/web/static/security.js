@@ -2,6 +2,7 @@
 import { api, once, qs, ApiError } from "./api.js";
 import { lineChart, sma } from "./charts.js";
 import { categoryIndex } from "./leaderboard.js";
+import { optionsSection } from "./options.js";
 import {
   el, clear, load, errorBox, spinner, num, money, pct, ratingBadge, cards, facts, field, isNum, addMonths, text,
 } from "./ui.js";
@@ -31,6 +32,8 @@ export async function securityView(main, [raw], query, ctx) {
   const subtitle = el("p.meta#security-meta");
   const head = el("div.panel#security-score", spinner("Loading the score…"));
   main.append(el("div.page-head", el("div", heading, subtitle)), head);
+  const optionsBox = optionsSection(ticker, ctx);  // loads on its own; last once the rest is drawn
+  main.append(optionsBox);
 
   let score;
   try {
@@ -48,7 +51,7 @@ export async function securityView(main, [raw], query, ctx) {
   const breakdownBody = el("div");
   const breakdownBox = el("section.panel.breakdown#breakdown-panel", { "aria-labelledby": "breakdown-h" },
     el("h2#breakdown-h", "How the latest score is made"), breakdownBody);
-  main.append(pricesBox, historyBox, breakdownBox);
+  main.append(pricesBox, historyBox, breakdownBox, optionsBox);
 
   const [pricesResult, cats] = await Promise.all([
     api(`/api/v1/prices/${encodeURIComponent(ticker)}`).then((v) => ({ ok: v }), (e) => ({ error: e })),

@@ -1,0 +1,160 @@
+"""The options section of the security page in a real browser: GOOG's recorded Lean chains
+(seven days of December 2015) imported into a copy of the sample store, served by its own
+server; the term structure chart, the IV rank gauge with its history length and the signal in
+words; a ticker without a snapshot says so."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from backend.db.engine import make_engine
+from backend.options.importer import read_snapshot
+from backend.options.store import OptionStore
+from tests.e2e.conftest import DESKTOP, REPO_ROOT, SERVER_START_SECONDS, _free_port
+from tests.unit.options.data import GOOG_DAYS, GOOG_DIR
+
+pytestmark = pytest.mark.e2e
+
+RATE = 0.04
+
+
+@pytest.fixture(scope="module")
+def options_server(
+    chromium_path: str, sample_db_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The service over a copy of the sample store holding GOOG's seven option snapshots,
+    with an IV rank from five snapshots on (OPTIONS_MIN_HISTORY=5)."""
+    folder = tmp_path_factory.mktemp("e2e-options")
+    db = folder / "options.db"
+    src = sqlite3.connect(str(make_url(sample_db_url).database))
+    dst = sqlite3.connect(str(db))
+    with dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+    engine = make_engine(f"sqlite:///{db}")
+    OptionStore(engine).write(
+        read_snapshot(GOOG_DIR / f"{day:%Y%m%d}.csv", "lean", "GOOG", RATE) for day in GOOG_DAYS
+    )
+    engine.dispose()
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{db}",
+        "DATA_PROVIDER": "none",
+        "ENVIRONMENT": "test",
+        "LOAD_SAMPLE_ON_EMPTY": "false",
+        "REDIS_URL": "",
+        "SCHEDULER_ENABLED": "false",
+        "LOG_LEVEL": "WARNING",
+        "OPTIONS_MIN_HISTORY": "5",
+        "OPTIONS_RISK_FREE_RATE": str(RATE),
+        "PYTHONPATH": str(REPO_ROOT),
+    }
+    log_path = folder / "server.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "backend.main:create_app", "--factory"]
+            + ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + SERVER_START_SECONDS
+        try:
+            while True:
+                if proc.poll() is not None:
+                    pytest.fail(f"the server exited ({proc.returncode}):\n{log_path.read_text()}")
+                try:
+                    if httpx.get(f"{base}/health/ready", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    pytest.fail(f"the server did not answer in {SERVER_START_SECONDS}s")
+                time.sleep(0.25)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture
+def options_page(browser: Any, options_server: str) -> Iterator[Any]:
+    context = browser.new_context(
+        viewport=DESKTOP, base_url=options_server, color_scheme="light", reduced_motion="reduce"
+    )
+    context.set_default_timeout(20_000)
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.on(
+        "console",
+        lambda msg: (
+            errors.append(msg.text)
+            if msg.type == "error" and "Content Security Policy" in msg.text
+            else None
+        ),
+    )
+    yield pg
+    context.close()
+    assert not errors, f"script errors or CSP violations on the page: {errors}"
+
+
+def test_the_security_page_shows_goog_options(
+    options_page: Any, options_server: str, shots: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    summary = httpx.get(f"{options_server}/api/v1/options/GOOG").json()
+    page = options_page
+    page.goto("/app/security/GOOG")
+    panel = page.locator("#options-panel")
+    expect(panel.locator("#options-atm30")).to_have_text(
+        f"{100 * summary['atm_iv_30d']['iv']:.1f}%"
+    )
+    drawn = [p for p in summary["term_structure"] if p["atm_iv"] is not None]
+    chart = panel.locator('#options-term-chart path[data-series="ATM IV"]')
+    expect(chart).to_have_count(1)
+    assert page.locator("#options-term-chart .line-chart").get_attribute("data-points") == str(
+        len(drawn)
+    )
+    gauge = panel.locator("#iv-rank-gauge")
+    rank = summary["iv_rank"]
+    assert rank["history"] == 6 and rank["iv_rank"] is not None
+    assert float(gauge.get_attribute("value") or "nan") == pytest.approx(rank["iv_rank"])
+    assert gauge.get_attribute("data-history") == "6"
+    expect(panel.locator("#iv-rank-text")).to_contain_text("over 6 daily snapshots")
+    words = {"sell_premium": "Sell premium", "cheap_hedge": "Cheap hedge", "neutral": "Neutral"}
+    expect(panel.locator("#options-signal")).to_contain_text(words[summary["signal"]["signal"]])
+    # The options section comes after the other panels once they are drawn.
+    page.wait_for_selector("#breakdown-panel")
+    last = page.locator("main section.panel").last
+    expect(last).to_have_attribute("id", "options-panel")
+    page.screenshot(path=str(shots / "security-options-goog.png"), full_page=True)
+
+
+def test_a_ticker_without_a_snapshot_says_so(options_page: Any) -> None:
+    from playwright.sync_api import expect
+
+    options_page.goto("/app/security/NVDA")
+    expect(options_page.locator("#options-empty")).to_have_text(
+        "No options snapshot is stored for NVDA."
+    )
