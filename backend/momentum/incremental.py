@@ -85,11 +85,16 @@ def splice_panel(
         t: int(dates.searchsorted(pd.Timestamp(d), side="left")) for t, d in first_dates.items()
     }
     out = {}
+    keep = tickers.get_indexer(old.close.columns)
     for name in PANEL_FIELDS:
         frame: pd.DataFrame = getattr(old, name)
-        values = np.full((len(dates), len(tickers)), np.nan)
-        keep = tickers.get_indexer(frame.columns)
-        values[: len(index), keep] = frame.to_numpy(dtype=np.float64, na_value=np.nan)
+        values = _expanded(
+            frame.to_numpy(dtype=np.float64, na_value=np.nan, copy=False),
+            len(dates),
+            keep,
+            len(tickers),
+            np.nan,
+        )
         for t, r in first_row.items():
             values[r:, tickers.get_loc(t)] = np.nan
         values[rows, cols] = bars[_BAR_COLUMN[name]].to_numpy(dtype=np.float64)
@@ -131,8 +136,17 @@ def rescore_starts(
 def _expanded(
     a: np.ndarray, n_rows: int, keep: np.ndarray, n_cols: int, fill: float | int
 ) -> np.ndarray:
-    out = np.full((n_rows, n_cols), fill, dtype=a.dtype, order="F")
-    out[: a.shape[0], keep] = a
+    """``a`` in a new column-major array of ``n_rows`` x ``n_cols``: its columns at ``keep``,
+    ``fill`` elsewhere. One straight copy when the columns stay as they were (the usual case:
+    fancy indexing would cost several times more)."""
+    n_old = a.shape[0]
+    out = np.empty((n_rows, n_cols), dtype=a.dtype, order="F")
+    if a.shape[1] == n_cols:  # keep is 0..n-1: tickers are kept sorted and never dropped
+        out[:n_old] = a
+    else:
+        out[:n_old] = fill
+        out[:n_old, keep] = a
+    out[n_old:] = fill
     return out
 
 
