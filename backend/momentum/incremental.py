@@ -41,7 +41,7 @@ from backend.momentum.engine import (
     score_panel,
 )
 
-__all__ = ["PanelFrames", "splice_panel", "rescore_starts", "rescore"]
+__all__ = ["Growable", "PanelFrames", "splice_panel", "rescore_starts", "rescore"]
 
 PANEL_FIELDS: Final = ("close", "raw_close", "volume", "split")
 _BAR_COLUMN: Final = {
@@ -49,6 +49,54 @@ _BAR_COLUMN: Final = {
     "raw_close": "close",
     "volume": "volume",
     "split": "split",
+}
+
+
+# Rows allocated beyond the last date: the days appended after it need no copy of the store.
+SPARE_ROWS: Final = 64
+
+
+@dataclass
+class Growable:
+    """Column-major arrays with spare rows beyond those in use. Books share them, each reading
+    only its own first rows; the successor of the newest book may append days into the spare
+    rows without changing anything an earlier book reads (a book never reads past its rows).
+    Any other change copies into a new Growable."""
+
+    arrays: dict[str, np.ndarray]
+    rows: int  # rows the newest book sharing these arrays reads
+
+    def can_append(self, rows_now: int, rows_after: int, cols: int) -> bool:
+        first = next(iter(self.arrays.values()))
+        return self.rows == rows_now and first.shape[0] >= rows_after and first.shape[1] == cols
+
+    def view(self, name: str, rows: int) -> np.ndarray:
+        return self.arrays[name][:rows]
+
+
+def _allocate(
+    olds: Mapping[str, np.ndarray], n_rows: int, keep: np.ndarray, n_cols: int
+) -> Growable:
+    """New arrays of ``n_rows`` (+ ``SPARE_ROWS``) x ``n_cols`` holding each old array in the
+    columns ``keep`` of its first rows (one straight copy when the columns did not change:
+    tickers are kept sorted and never dropped, so then ``keep`` is 0..n-1)."""
+    arrays = {}
+    for name, a in olds.items():
+        out = np.empty((n_rows + SPARE_ROWS, n_cols), dtype=a.dtype, order="F")
+        if a.shape[1] == n_cols:
+            out[: a.shape[0]] = a
+        else:
+            out[: a.shape[0]] = _FILL[name]
+            out[: a.shape[0], keep] = a
+        arrays[name] = out
+    return Growable(arrays, 0)
+
+
+_FILL: Final[dict[str, float]] = {
+    **{name: np.nan for name in FLOAT_FIELDS},
+    **{name: np.nan for name in ("close", "raw_close", "volume", "split")},
+    "left_out": float(LO_NO_CLOSE),
+    "n_closes": 0.0,
 }
 
 
@@ -63,19 +111,26 @@ class PanelFrames:
 
 
 def splice_panel(
-    old: PanelFrames, bars: pd.DataFrame, first_dates: Mapping[str, dt.date]
-) -> PanelFrames | None:
-    """The panel after replacing each changed ticker's bars from its first changed date on.
+    old: PanelFrames,
+    bars: pd.DataFrame,
+    first_dates: Mapping[str, dt.date],
+    space: Growable | None = None,
+) -> tuple[PanelFrames, Growable] | None:
+    """The panel after replacing each changed ticker's bars from its first changed date on,
+    and the arrays holding it.
 
     ``bars``: long rows (``date``, ``ticker``, ``close``, ``adj_close``, ``volume``, ``split``)
     holding every stored bar of each ticker of ``first_dates`` on or after its date. Cells of a
     changed ticker from that date on are cleared, then filled from ``bars``; new tickers become
-    columns (kept sorted), new dates rows. None when a new date falls before the last date of
-    ``old`` (it would insert a row: rebuild in full).
+    columns (kept sorted), new dates rows. Days appended after the last one go into ``space``'s
+    spare rows when it holds ``old`` (see ``Growable``); anything else is written to a copy.
+    None when a new date falls before the last date of ``old`` (it would insert a row:
+    rebuild in full).
     """
     index = pd.DatetimeIndex(old.close.index)
+    n_old = len(index)
     new_dates = pd.DatetimeIndex(bars["date"].unique()).difference(index)
-    if len(index) and len(new_dates) and new_dates.min() < index[-1]:
+    if n_old and len(new_dates) and new_dates.min() < index[-1]:
         return None
     dates = index.append(new_dates.sort_values())
     tickers = pd.Index(sorted(set(old.close.columns) | set(bars["ticker"]) | set(first_dates)))
@@ -84,22 +139,25 @@ def splice_panel(
     first_row = {
         t: int(dates.searchsorted(pd.Timestamp(d), side="left")) for t, d in first_dates.items()
     }
+    n_rows = len(dates)
+    appends = all(r >= n_old for r in first_row.values())
+    if space is None or not appends or not space.can_append(n_old, n_rows, len(tickers)):
+        keep = tickers.get_indexer(old.close.columns)
+        olds = {
+            name: getattr(old, name).to_numpy(dtype=np.float64, na_value=np.nan, copy=False)
+            for name in PANEL_FIELDS
+        }
+        space = _allocate(olds, n_rows, keep, len(tickers))
     out = {}
-    keep = tickers.get_indexer(old.close.columns)
     for name in PANEL_FIELDS:
-        frame: pd.DataFrame = getattr(old, name)
-        values = _expanded(
-            frame.to_numpy(dtype=np.float64, na_value=np.nan, copy=False),
-            len(dates),
-            keep,
-            len(tickers),
-            np.nan,
-        )
+        values = space.view(name, n_rows)
+        values[n_old:] = np.nan
         for t, r in first_row.items():
             values[r:, tickers.get_loc(t)] = np.nan
         values[rows, cols] = bars[_BAR_COLUMN[name]].to_numpy(dtype=np.float64)
-        out[name] = pd.DataFrame(values, index=dates, columns=tickers)
-    return PanelFrames(**out)
+        out[name] = pd.DataFrame(values, index=dates, columns=tickers, copy=False)
+    space.rows = n_rows
+    return PanelFrames(**out), space
 
 
 def rescore_starts(
@@ -133,32 +191,18 @@ def rescore_starts(
     return starts
 
 
-def _expanded(
-    a: np.ndarray, n_rows: int, keep: np.ndarray, n_cols: int, fill: float | int
-) -> np.ndarray:
-    """``a`` in a new column-major array of ``n_rows`` x ``n_cols``: its columns at ``keep``,
-    ``fill`` elsewhere. One straight copy when the columns stay as they were (the usual case:
-    fancy indexing would cost several times more)."""
-    n_old = a.shape[0]
-    out = np.empty((n_rows, n_cols), dtype=a.dtype, order="F")
-    if a.shape[1] == n_cols:  # keep is 0..n-1: tickers are kept sorted and never dropped
-        out[:n_old] = a
-    else:
-        out[:n_old] = fill
-        out[:n_old, keep] = a
-    out[n_old:] = fill
-    return out
-
-
 def rescore(
     old: ScoreFrames,
     panel: PanelFrames,
     benchmarks: Mapping[str, str],
     weights: CompositeWeights,
     starts: Mapping[str, int],
-) -> ScoreFrames:
+    space: Growable | None = None,
+) -> tuple[ScoreFrames, Growable]:
     """The frames of ``panel``: ``old``'s values where nothing changed, the engine's values on
-    the rows ``≥ starts[t]`` of each ticker ``t`` named (see the module's rules).
+    the rows ``≥ starts[t]`` of each ticker ``t`` named (see the module's rules); and the
+    arrays holding them (``space``'s spare rows when only appended rows are computed and
+    ``space`` holds ``old``, else a copy).
 
     ``old`` must cover a prefix of ``panel``'s dates and a subset of its tickers. Tickers whose
     start is within the last ``FAST_PATH_MAX_ROWS`` rows are scored on those rows only (the
@@ -170,14 +214,16 @@ def rescore(
     if not dates[:n_old].equals(old.dates):
         raise ValueError("the old frames' dates are not a prefix of the panel's")
     position = {t: j for j, t in enumerate(tickers)}
-    keep = np.array([position[t] for t in old.tickers], dtype=np.int64)
-
-    arrays = {
-        name: _expanded(getattr(old, name), n_rows, keep, len(tickers), np.nan)
-        for name in FLOAT_FIELDS
-    }
-    left_out = _expanded(old.left_out, n_rows, keep, len(tickers), LO_NO_CLOSE)
-    n_closes = _expanded(old.n_closes, n_rows, keep, len(tickers), 0)
+    appends = all(r >= n_old for r in starts.values())
+    if space is None or not appends or not space.can_append(n_old, n_rows, len(tickers)):
+        keep = np.array([position[t] for t in old.tickers], dtype=np.int64)
+        fields = (*FLOAT_FIELDS, "left_out", "n_closes")
+        space = _allocate({n: getattr(old, n) for n in fields}, n_rows, keep, len(tickers))
+    arrays = {name: space.view(name, n_rows) for name in FLOAT_FIELDS}
+    left_out, n_closes = space.view("left_out", n_rows), space.view("n_closes", n_rows)
+    for name in FLOAT_FIELDS:
+        arrays[name][n_old:] = np.nan
+    left_out[n_old:] = LO_NO_CLOSE
     if n_old and n_rows > n_old:  # counts up to a date carry over days without a close
         n_closes[n_old:] = n_closes[n_old - 1]
 
@@ -193,23 +239,30 @@ def rescore(
         names = sorted(group)
         benches = {benchmarks.get(t, DEFAULT_BENCHMARK) for t in names}
         sub = names + sorted(b for b in benches if b in position and b not in group)
+        every = sub == tickers  # the whole panel: no column selection (a copy of everything)
         part = score_panel(
-            panel.close[sub],
-            panel.volume[sub],
-            panel.split[sub],
+            panel.close if every else panel.close[sub],
+            panel.volume if every else panel.volume[sub],
+            panel.split if every else panel.split[sub],
             {t: benchmarks.get(t, DEFAULT_BENCHMARK) for t in sub},
             weights=weights,
             rows=list(range(first, n_rows)) if fast else None,
         )
         offset = first if fast else 0
+        # One assignment per field for the tickers that start on the same row.
+        by_start: dict[int, list[int]] = {}
         for k, t in enumerate(names):
-            j, r = position[t], group[t]
-            src = slice(r - offset, n_rows - offset)
+            by_start.setdefault(group[t], []).append(k)
+        for r, ks in by_start.items():
+            src = np.asarray(ks, dtype=np.int64)
+            dst = np.asarray([position[names[k]] for k in ks], dtype=np.int64)
+            lo = r - offset
             for name in FLOAT_FIELDS:
-                arrays[name][r:, j] = getattr(part, name)[src, k]
-            left_out[r:, j] = part.left_out[src, k]
-            n_closes[r:, j] = part.n_closes[src, k]
-    return ScoreFrames(
+                arrays[name][r:, dst] = getattr(part, name)[lo:, src]
+            left_out[r:, dst] = part.left_out[lo:, src]
+            n_closes[r:, dst] = part.n_closes[lo:, src]
+    space.rows = n_rows
+    frames = ScoreFrames(
         dates=dates,
         tickers=tickers,
         n_closes=n_closes,
@@ -217,3 +270,4 @@ def rescore(
         model_version=old.model_version,
         **arrays,
     )
+    return frames, space

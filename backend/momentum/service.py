@@ -43,7 +43,13 @@ from backend.momentum.engine import (
     rating,
     score_panel,
 )
-from backend.momentum.incremental import PanelFrames, rescore, rescore_starts, splice_panel
+from backend.momentum.incremental import (
+    Growable,
+    PanelFrames,
+    rescore,
+    rescore_starts,
+    splice_panel,
+)
 from backend.momentum.panel import percentile_within
 from backend.momentum.schemas import (
     BatchEntry,
@@ -106,6 +112,10 @@ class ScoreBook:
     weights: CompositeWeights
     aliases: dict[str, str]
     benchmarks: dict[str, str]
+    # The arrays the panel and the frames live in, with spare rows for days appended by the
+    # next book (backend/momentum/incremental.py); None after a full build.
+    panel_space: Growable | None = None
+    frame_space: Growable | None = None
     column: dict[str, int] = field(init=False)
     dates: np.ndarray = field(init=False)
     _close_rows: dict[int, np.ndarray] = field(init=False, default_factory=dict)
@@ -388,9 +398,10 @@ class MomentumService:
             return None
         p = old.panel
         before = PanelFrames(p.close, p.raw_close, p.volume, p.split)
-        after = splice_panel(before, update.bars, update.changes.first_dates)
-        if after is None:
+        spliced = splice_panel(before, update.bars, update.changes.first_dates, old.panel_space)
+        if spliced is None:
             return None
+        after, panel_space = spliced
         tickers = [str(t) for t in after.close.columns]
         securities = update.securities.reindex(tickers)
         benchmarks = benchmarks_for(securities)
@@ -402,7 +413,9 @@ class MomentumService:
             benchmarks,
             old.frames.tickers,
         )
-        frames = rescore(old.frames, after, benchmarks, self.weights, starts)
+        frames, frame_space = rescore(
+            old.frames, after, benchmarks, self.weights, starts, old.frame_space
+        )
         panel = PricePanel(
             close=after.close,
             raw_close=after.raw_close,
@@ -412,7 +425,9 @@ class MomentumService:
             data_version=update.data_version,
             categories=update.categories,
         )
-        return ScoreBook(panel, frames, self.weights, self._aliases(), benchmarks)
+        return ScoreBook(
+            panel, frames, self.weights, self._aliases(), benchmarks, panel_space, frame_space
+        )
 
     # ------------------------------------------------------------- lookups
 

@@ -81,12 +81,21 @@ def test_appending_days_one_at_a_time_equals_a_full_rebuild(
     first = service.book()
     assert service.last_build is not None and service.last_build.how == "full"
     later = sorted(d for d in real_bars["date"].unique() if d > CUT)[:15]
+    books: list[tuple[ScoreBook, dict[str, np.ndarray]]] = []
     for k, day in enumerate(later):
         empty_store.upsert_bars(real_bars[real_bars["date"] == day], "test")
         book = _incremental(service)
         assert book.dates[-1] == np.datetime64(day, "D")
+        if books:  # appended into the spare rows of the arrays the previous book reads
+            assert book.frame_space is books[-1][0].frame_space
+            assert book.panel_space is books[-1][0].panel_space
+        books.append((book, {f: getattr(book.frames, f).copy() for f in FLOAT_FIELDS}))
         if k % 5 == 4 or k == len(later) - 1:
             assert_same_frames(book.frames, _fresh(empty_store, empty_db_url).frames)
+    for earlier, values in books:  # no later append changed what an earlier book reads
+        for name, a in values.items():
+            np.testing.assert_array_equal(getattr(earlier.frames, name), a)
+        assert earlier.panel.close.shape[0] == len(earlier.frames.dates)
     # the old rows were copied, not recomputed: bit-identical
     n = len(first.frames.dates)
     np.testing.assert_array_equal(book.frames.overall[:n], first.frames.overall)
