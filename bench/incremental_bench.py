@@ -33,7 +33,7 @@ from backend.market_data.bars import BAR_COLUMNS
 from backend.market_data.providers.csv_file import read_price_file
 from backend.market_data.sample import SAMPLE_PRICES
 from backend.market_data.store import PriceStore
-from backend.momentum.engine import FLOAT_FIELDS
+from backend.momentum.book_frames import BOOK_FIELDS
 from backend.momentum.service import MomentumService
 
 TARGET_APPEND_S = 2.0
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         fresh = MomentumService(store, settings).book()
         worst = max(
             float(np.nanmax(np.abs(getattr(book.frames, f) - getattr(fresh.frames, f)), initial=0))
-            for f in FLOAT_FIELDS
+            for f in BOOK_FIELDS
         )
         engine.dispose()
 

@@ -31,13 +31,12 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from backend.momentum.book_frames import BOOK_FIELDS, BookFrames
 from backend.momentum.engine import (
     DEFAULT_BENCHMARK,
     FAST_PATH_MAX_ROWS,
-    FLOAT_FIELDS,
     LO_NO_CLOSE,
     CompositeWeights,
-    ScoreFrames,
     score_panel,
 )
 
@@ -93,7 +92,7 @@ def _allocate(
 
 
 _FILL: Final[dict[str, float]] = {
-    **{name: np.nan for name in FLOAT_FIELDS},
+    **{name: np.nan for name in BOOK_FIELDS},
     **{name: np.nan for name in ("close", "raw_close", "volume", "split")},
     "left_out": float(LO_NO_CLOSE),
     "n_closes": 0.0,
@@ -192,13 +191,13 @@ def rescore_starts(
 
 
 def rescore(
-    old: ScoreFrames,
+    old: BookFrames,
     panel: PanelFrames,
     benchmarks: Mapping[str, str],
     weights: CompositeWeights,
     starts: Mapping[str, int],
     space: Growable | None = None,
-) -> tuple[ScoreFrames, Growable]:
+) -> tuple[BookFrames, Growable]:
     """The frames of ``panel``: ``old``'s values where nothing changed, the engine's values on
     the rows ``≥ starts[t]`` of each ticker ``t`` named (see the module's rules); and the
     arrays holding them (``space``'s spare rows when only appended rows are computed and
@@ -217,11 +216,11 @@ def rescore(
     appends = all(r >= n_old for r in starts.values())
     if space is None or not appends or not space.can_append(n_old, n_rows, len(tickers)):
         keep = np.array([position[t] for t in old.tickers], dtype=np.int64)
-        fields = (*FLOAT_FIELDS, "left_out", "n_closes")
+        fields = (*BOOK_FIELDS, "left_out", "n_closes")
         space = _allocate({n: getattr(old, n) for n in fields}, n_rows, keep, len(tickers))
-    arrays = {name: space.view(name, n_rows) for name in FLOAT_FIELDS}
+    arrays = {name: space.view(name, n_rows) for name in BOOK_FIELDS}
     left_out, n_closes = space.view("left_out", n_rows), space.view("n_closes", n_rows)
-    for name in FLOAT_FIELDS:
+    for name in BOOK_FIELDS:
         arrays[name][n_old:] = np.nan
     left_out[n_old:] = LO_NO_CLOSE
     if n_old and n_rows > n_old:  # counts up to a date carry over days without a close
@@ -257,17 +256,16 @@ def rescore(
             src = np.asarray(ks, dtype=np.int64)
             dst = np.asarray([position[names[k]] for k in ks], dtype=np.int64)
             lo = r - offset
-            for name in FLOAT_FIELDS:
+            for name in BOOK_FIELDS:
                 arrays[name][r:, dst] = getattr(part, name)[lo:, src]
             left_out[r:, dst] = part.left_out[lo:, src]
             n_closes[r:, dst] = part.n_closes[lo:, src]
     space.rows = n_rows
-    frames = ScoreFrames(
+    frames = BookFrames(
         dates=dates,
         tickers=tickers,
         n_closes=n_closes,
         left_out=left_out,
-        model_version=old.model_version,
         **arrays,
     )
     return frames, space

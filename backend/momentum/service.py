@@ -32,16 +32,15 @@ from backend.errors import (
 )
 from backend.market_data.providers.base import PriceProvider
 from backend.market_data.store import PricePanel, PriceStore
+from backend.momentum.book_frames import BookFrames, breakdown_frames, score_book_frames
 from backend.momentum.engine import (
     LEFT_OUT_REASONS,
     MIN_CLOSES,
     MODEL_VERSION,
     CompositeWeights,
-    ScoreFrames,
     left_out_names,
     percentile_rank,
     rating,
-    score_panel,
 )
 from backend.momentum.incremental import (
     Growable,
@@ -108,7 +107,7 @@ class ScoreBook:
     """Every score for one data version, with the lookups requests need."""
 
     panel: PricePanel
-    frames: ScoreFrames
+    frames: BookFrames
     weights: CompositeWeights
     aliases: dict[str, str]
     benchmarks: dict[str, str]
@@ -371,7 +370,7 @@ class MomentumService:
             how = "full"
             panel = self.store.load_panel()
             benchmarks = benchmarks_for(panel.securities)
-            frames = score_panel(
+            frames = score_book_frames(
                 panel.close, panel.volume, panel.split, benchmarks, weights=self.weights
             )
             book = ScoreBook(panel, frames, self.weights, self._aliases(), benchmarks)
@@ -546,16 +545,19 @@ class MomentumService:
         # Same validation and error as a score (insufficient history, ...).
         score = self._score(book, ticker, col, row, ALL, as_of)
         assert row is not None
-        f = book.frames
+        # The book keeps the scores only; the intermediates are recomputed for this one.
+        p = book.panel
+        bench = book.benchmarks.get(stored, EQUITY_BENCHMARK)
+        f = breakdown_frames(p.close, p.volume, p.split, stored, bench, row, self.weights)
 
         def v(name: str) -> float | None:
-            return _opt(float(getattr(f, name)[row, col]))
+            return _opt(float(getattr(f, name)[0, 0]))
 
         return MomentumBreakdown(
             ticker=stored,
             as_of=score.as_of,
             model_version=MODEL_VERSION,
-            benchmark=book.benchmarks.get(stored, EQUITY_BENCHMARK),
+            benchmark=bench,
             closes_used=score.closes_used,
             returns={"r21": v("r21"), "r63": v("r63"), "r126": v("r126"), "r252": v("r252")},
             weighted_return=v("weighted_return"),
@@ -581,7 +583,7 @@ class MomentumService:
             benchmark_return_21=v("benchmark_r21"),
             relative_gap=v("relative_gap"),
             relative_momentum=v("relative"),
-            overall_momentum_score=float(f.overall[row, col]),
+            overall_momentum_score=float(book.frames.overall[row, col]),
             rating=score.rating,
             weights={
                 "price": self.weights.price,

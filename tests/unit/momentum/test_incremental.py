@@ -15,7 +15,7 @@ from sqlalchemy import delete
 from backend.db.models import DataChange
 from backend.market_data.bars import BAR_COLUMNS
 from backend.market_data.store import PriceStore
-from backend.momentum.engine import FLOAT_FIELDS, ScoreFrames
+from backend.momentum.book_frames import BOOK_FIELDS, BookFrames
 from backend.momentum.incremental import rescore_starts
 from backend.momentum.panel import percentile_rank, percentile_within
 from backend.momentum.service import MomentumService, ScoreBook
@@ -57,12 +57,12 @@ def _fresh(store: PriceStore, url: str) -> ScoreBook:
     return book
 
 
-def assert_same_frames(a: ScoreFrames, b: ScoreFrames) -> None:
+def assert_same_frames(a: BookFrames, b: BookFrames) -> None:
     assert a.tickers == b.tickers
     assert a.dates.equals(b.dates)
     np.testing.assert_array_equal(a.n_closes, b.n_closes)
     np.testing.assert_array_equal(a.left_out, b.left_out)
-    for name in FLOAT_FIELDS:
+    for name in BOOK_FIELDS:
         x, y = getattr(a, name), getattr(b, name)
         np.testing.assert_array_equal(np.isnan(x), np.isnan(y), err_msg=name)
         np.testing.assert_allclose(x, y, rtol=0, atol=1e-9, equal_nan=True, err_msg=name)
@@ -89,7 +89,7 @@ def test_appending_days_one_at_a_time_equals_a_full_rebuild(
         if books:  # appended into the spare rows of the arrays the previous book reads
             assert book.frame_space is books[-1][0].frame_space
             assert book.panel_space is books[-1][0].panel_space
-        books.append((book, {f: getattr(book.frames, f).copy() for f in FLOAT_FIELDS}))
+        books.append((book, {f: getattr(book.frames, f).copy() for f in BOOK_FIELDS}))
         if k % 5 == 4 or k == len(later) - 1:
             assert_same_frames(book.frames, _fresh(empty_store, empty_db_url).frames)
     for earlier, values in books:  # no later append changed what an earlier book reads
