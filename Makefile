@@ -69,6 +69,7 @@ bench: install-dev
 	$(PY) -m bench.on_demand_bench
 	$(PY) -m bench.research_bench
 	$(PY) -m bench.strategy_bench
+	$(PY) -m bench.incremental_bench
 	$(PY) -m bench.options_bench
 	$(PY) -m bench.http_bench
 
@@ -77,6 +78,10 @@ SCALE_SECURITIES ?= 5000
 SCALE_YEARS ?= 25
 bench-scale: install-dev
 	$(PY) -m bench.scale_bench --securities $(SCALE_SECURITIES) --years $(SCALE_YEARS)
+
+## bench-incremental: incremental scoring beside the full rebuild at SCALE_SECURITIES x SCALE_YEARS
+bench-incremental: install-dev
+	$(PY) -m bench.incremental_bench --securities $(SCALE_SECURITIES) --years $(SCALE_YEARS)
 
 ## fuzz: schemathesis (--checks all, every phase) against a local server, as a user and as admin
 fuzz: install-ci
@@ -90,7 +95,7 @@ research: install
 openapi: install
 	$(PY) scripts/openapi_snapshot.py
 
-.PHONY: help install install-dev run migrate refresh test test-unit test-integration test-e2e bench bench-scale fuzz research openapi
+.PHONY: help install install-dev run migrate refresh test test-unit test-integration test-e2e bench bench-scale bench-incremental fuzz research openapi
 
 # ---- pipeline: quality gates, containers, deployment (docs/pipeline.md) ------------------------
 COV_MIN ?= 85

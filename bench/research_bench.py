@@ -34,6 +34,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from backend.market_data.store import PricePanel
+from backend.momentum.book_frames import BookFrames
 from backend.momentum.engine import CompositeWeights, score_panel
 from backend.momentum.service import ScoreBook, benchmarks_for
 from backend.research.backtest import BacktestParams, rebalance_rows
@@ -102,7 +103,7 @@ class StaticMomentum:
 def build_book(panel: PricePanel) -> ScoreBook:
     benchmarks = benchmarks_for(panel.securities)
     frames = score_panel(panel.close, panel.volume, panel.split, benchmarks)
-    return ScoreBook(panel, frames, CompositeWeights(), {}, benchmarks)
+    return ScoreBook(panel, BookFrames.of(frames), CompositeWeights(), {}, benchmarks)
 
 
 def best_of(repeat: int, fn: Callable[[], T]) -> tuple[float, T]:

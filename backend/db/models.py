@@ -90,6 +90,22 @@ class StoreState(Base):
     last_refresh_outcome: Mapped[str | None] = mapped_column(Text)
 
 
+class DataChange(Base):
+    """What one data version changed (migration 0004): a row per ticker whose bars changed, with
+    the first date changed, or one row with no ticker for an edit of the categories.
+
+    Written in the transaction that bumps the version, so a process holding scores of version
+    v can bring them to version w by recomputing only what versions v+1..w name (incremental
+    scoring); a version with no row here (older than the log kept) means a full rebuild."""
+
+    __tablename__ = "data_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    data_version: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    ticker: Mapped[str | None] = mapped_column(String(16))
+    first_date: Mapped[dt.date | None] = mapped_column(Date)
+
+
 # --------------------------------------------------------------------------- portfolios
 
 

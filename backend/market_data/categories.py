@@ -9,14 +9,15 @@ book, cached scores and top lists) can outlive an edit.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from backend.db.models import Category, CategoryMember, ModelHolding, StoreState
+from backend.db.models import Category, CategoryMember, DataChange, ModelHolding, StoreState
 
 
 @dataclass(frozen=True)
@@ -49,13 +50,65 @@ def read_data_version(conn: Connection | Session) -> int:
     )
 
 
-def bump_data_version(conn: Connection | Session) -> None:
-    """Move the data version on, inside the caller's write transaction (bars or categories)."""
+# Versions of change log kept: a process whose scores are older than that rebuilds in full.
+CHANGE_LOG_VERSIONS = 10_000
+
+
+def bump_data_version(
+    conn: Connection | Session, changed: Mapping[str, dt.date] | None = None
+) -> int:
+    """Move the data version on, inside the caller's write transaction, and log what moved it:
+    `changed` maps each ticker whose bars changed to the first date changed; None logs a
+    category edit. Returns the new version."""
     conn.execute(
         update(StoreState)
         .where(StoreState.id == 1)
         .values(data_version=StoreState.data_version + 1)
     )
+    version = read_data_version(conn)
+    rows: list[dict[str, object]] = (
+        [{"data_version": version, "ticker": None, "first_date": None}]
+        if changed is None
+        else [
+            {"data_version": version, "ticker": t, "first_date": d}
+            for t, d in sorted(changed.items())
+        ]
+    )
+    if rows:
+        conn.execute(insert(DataChange), rows)
+    conn.execute(delete(DataChange).where(DataChange.data_version <= version - CHANGE_LOG_VERSIONS))
+    return version
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    """What versions `since`+1..`version` changed: the first date changed per ticker, and
+    whether the categories were edited."""
+
+    since: int
+    version: int
+    first_dates: Mapping[str, dt.date]
+    categories: bool
+
+
+def read_changes(conn: Connection | Session, since: int, version: int) -> ChangeSet | None:
+    """The changes of versions since+1..version, or None when the log lacks one of them (written
+    before the log existed or pruned): then only a full rebuild is exact."""
+    rows = conn.execute(
+        select(DataChange.data_version, DataChange.ticker, DataChange.first_date).where(
+            DataChange.data_version > since, DataChange.data_version <= version
+        )
+    ).all()
+    if len({v for v, _, _ in rows}) != version - since:
+        return None
+    first: dict[str, dt.date] = {}
+    categories = False
+    for _, ticker, day in rows:
+        if ticker is None:
+            categories = True
+        elif day is not None and (ticker not in first or day < first[ticker]):
+            first[ticker] = day
+    return ChangeSet(since, version, first, categories)
 
 
 def read_categories(conn: Connection | Session) -> tuple[CategoryRecord, ...]:

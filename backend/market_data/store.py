@@ -39,7 +39,9 @@ from backend.market_data.bars import BAR_COLUMNS
 from backend.market_data.categories import (
     CategoryRepository,
     CategorySnapshot,
+    ChangeSet,
     bump_data_version,
+    read_changes,
     read_data_version,
     read_snapshot,
 )
@@ -80,6 +82,22 @@ class PricePanel:
     @property
     def tickers(self) -> list[str]:
         return list(self.close.columns)
+
+
+@dataclass(frozen=True)
+class PanelUpdate:
+    """The bars data versions `changes.since`+1..`changes.version` changed (long: date, ticker,
+    close, adj_close, volume, split; each changed ticker from its first changed date on), with
+    the securities and categories at `changes.version`."""
+
+    changes: ChangeSet
+    bars: pd.DataFrame
+    securities: pd.DataFrame
+    categories: CategorySnapshot
+
+    @property
+    def data_version(self) -> int:
+        return self.changes.version
 
 
 @dataclass(frozen=True)
@@ -149,6 +167,15 @@ def _classified(rows: Iterable[Any], snapshot: CategorySnapshot) -> list[dict[st
     return out
 
 
+def _as_date(value: Any) -> dt.date:
+    """A date from the database (SQLite hands aggregates back as ISO text)."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
 def _clean(value: Any) -> Any:
     """numpy scalars and NaN -> plain Python values and None, as the DB-API wants them."""
     if value is None:
@@ -160,6 +187,35 @@ def _clean(value: Any) -> Any:
         if isinstance(value, float) and math.isnan(value):
             return None
     return value
+
+
+_PANEL_COLUMNS = "date, ticker, close, adj_close, volume, split"
+_IN_CHUNK = 500  # tickers per IN (...) list: well under SQLite's bound on parameters
+
+
+def _raw_rows(conn: Connection, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Rows through SQLAlchemy's text() but read as plain tuples: several times faster than
+    Row objects for the whole store."""
+    result = conn.execute(text(sql), params)
+    rows = [tuple(r) for r in result.cursor.fetchall()] if result.cursor is not None else []
+    return rows
+
+
+def _long_bars(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
+    bars = pd.DataFrame(rows, columns=["date", "ticker", "close", "adj_close", "volume", "split"])
+    bars["date"] = pd.to_datetime(bars["date"].astype(str), format="%Y-%m-%d")
+    for column in ("close", "adj_close", "volume", "split"):
+        bars[column] = bars[column].astype("float64")
+    return bars
+
+
+def _securities_frame(conn: Connection, categories: CategorySnapshot) -> pd.DataFrame:
+    sec = conn.execute(
+        select(Security.ticker, Security.name, Security.sector, Security.data_source)
+    ).all()
+    return pd.DataFrame(_classified(sec, categories), columns=list(_SECURITY_FIELDS)).set_index(
+        "ticker"
+    )
 
 
 class PriceStore:
@@ -276,28 +332,9 @@ class PriceStore:
         """All bars as dates x tickers frames. Days a ticker has no bar stay NaN."""
         with self.engine.connect() as conn:
             version = read_data_version(conn)
-            # The raw DB-API cursor: plain tuples, several times faster than Row objects here.
-            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-            cursor.execute("SELECT date, ticker, close, adj_close, volume, split FROM daily_bars")
-            rows = cursor.fetchall()
-            cursor.close()
-            sec = conn.execute(
-                select(
-                    Security.ticker,
-                    Security.name,
-                    Security.sector,
-                    Security.data_source,
-                )
-            ).all()
+            bars = _long_bars(_raw_rows(conn, f"SELECT {_PANEL_COLUMNS} FROM daily_bars", {}))
             categories = read_snapshot(conn, version)
-        bars = pd.DataFrame(
-            rows, columns=["date", "ticker", "close", "adj_close", "volume", "split"]
-        )
-        bars["date"] = pd.to_datetime(bars["date"].astype(str), format="%Y-%m-%d")
-        bars["volume"] = bars["volume"].astype("float64")
-        securities = pd.DataFrame(
-            _classified(sec, categories), columns=list(_SECURITY_FIELDS)
-        ).set_index("ticker")
+            securities = _securities_frame(conn, categories)
         tickers = sorted(bars["ticker"].unique())
 
         def wide(column: str) -> pd.DataFrame:
@@ -313,6 +350,36 @@ class PriceStore:
             data_version=version,
             categories=categories,
         )
+
+    def load_update(self, since: int) -> PanelUpdate | None:
+        """What changed after data version `since`: the bars of each ticker the change log names,
+        from its first changed date on, with every security and the categories as they are now.
+        None when the log cannot say (a version older than the log kept): load the panel."""
+        with self.engine.connect() as conn:
+            version = read_data_version(conn)
+            changes = read_changes(conn, since, version)
+            if changes is None:
+                return None
+            frames = [_long_bars([])]
+            names = sorted(changes.first_dates)
+            for k in range(0, len(names), _IN_CHUNK):
+                chunk = names[k : k + _IN_CHUNK]
+                # One range for the chunk (its earliest date), trimmed per ticker below.
+                since_date = min(changes.first_dates[t] for t in chunk)
+                marks = ", ".join(f":t{i}" for i in range(len(chunk)))
+                params: dict[str, Any] = {f"t{i}": t for i, t in enumerate(chunk)}
+                params["d"] = since_date
+                sql = (
+                    f"SELECT {_PANEL_COLUMNS} FROM daily_bars "  # nosec B608: constants only
+                    f"WHERE date >= :d AND ticker IN ({marks})"
+                )
+                frames.append(_long_bars(_raw_rows(conn, sql, params)))
+            categories = read_snapshot(conn, version)
+            securities = _securities_frame(conn, categories)
+        bars = pd.concat(frames, ignore_index=True)
+        first = pd.to_datetime(bars["ticker"].map(changes.first_dates).astype(str))
+        bars = bars[bars["date"] >= first].reset_index(drop=True)
+        return PanelUpdate(changes, bars, securities, categories)
 
     # ---------------------------------------------------------------- writes
 
@@ -362,7 +429,7 @@ class PriceStore:
         # Identifiers below are this module's constants; every value is a bound parameter or
         # comes from the staging table.
         count_changed = (
-            f"SELECT s.ticker, COUNT(*) FROM {staging.name} s "  # nosec B608
+            f"SELECT s.ticker, COUNT(*), MIN(s.date) FROM {staging.name} s "  # nosec B608
             "LEFT JOIN daily_bars b ON b.ticker = s.ticker AND b.date = s.date "
             f"WHERE b.ticker IS NULL OR {changed} GROUP BY s.ticker"
         )
@@ -389,7 +456,9 @@ class PriceStore:
                         insert(Security),
                         [{"ticker": t, "is_fixed_income": False} for t in missing],
                     )
-                written: dict[str, int] = dict(conn.execute(text(count_changed)).all())
+                counted = conn.execute(text(count_changed)).all()
+                written = {t: int(n) for t, n, _ in counted}
+                first_changed = {t: _as_date(d) for t, _, d in counted}
                 conn.execute(text(upsert))
             finally:
                 staging.drop(conn)
@@ -400,7 +469,7 @@ class PriceStore:
             )
             n_written = int(sum(written.values()))
             if n_written:
-                bump_data_version(conn)
+                bump_data_version(conn, first_changed)
             version = read_data_version(conn)
         return UpsertResult(
             rows=total,

@@ -139,3 +139,20 @@ def percentile_rank(x: npt.ArrayLike) -> FloatArray:
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.where(n > 1.0, 100.0 * (ranks - 1.0) / (n - 1.0), 50.0)
     return np.where(np.isfinite(a), out, np.nan)
+
+
+def percentile_within(x: npt.ArrayLike, rows: npt.ArrayLike) -> FloatArray:
+    """``percentile_rank`` of ``x[i]`` among the values of ``rows[i]`` (which holds ``x[i]``),
+    without ranking the whole rows: ``rank = L + (E + 1) / 2`` with ``L`` the finite values
+    below ``x[i]`` and ``E`` those equal to it (itself included), then
+    ``100 · (rank − 1) / (N − 1)`` (50 when ``N = 1``); NaN where ``x[i]`` is not finite.
+    Equal, bit for bit, to ``percentile_rank(rows)[i, k]`` where ``rows[i, k]`` is ``x[i]``."""
+    v = as_float(x).reshape(-1)
+    m = as_float(rows).reshape(v.size, -1)
+    below = np.sum(m < v[:, None], axis=1).astype(np.float64)
+    equal = np.sum(m == v[:, None], axis=1).astype(np.float64)
+    n = np.isfinite(m).sum(axis=1).astype(np.float64)
+    ranks = below + (equal + 1.0) / 2.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(n > 1.0, 100.0 * (ranks - 1.0) / (n - 1.0), 50.0)
+    return np.where(np.isfinite(v), out, np.nan)

@@ -32,17 +32,24 @@ from backend.errors import (
 )
 from backend.market_data.providers.base import PriceProvider
 from backend.market_data.store import PricePanel, PriceStore
+from backend.momentum.book_frames import BookFrames, breakdown_frames, score_book_frames
 from backend.momentum.engine import (
     LEFT_OUT_REASONS,
     MIN_CLOSES,
     MODEL_VERSION,
     CompositeWeights,
-    ScoreFrames,
     left_out_names,
     percentile_rank,
     rating,
-    score_panel,
 )
+from backend.momentum.incremental import (
+    Growable,
+    PanelFrames,
+    rescore,
+    rescore_starts,
+    splice_panel,
+)
+from backend.momentum.panel import percentile_within
 from backend.momentum.schemas import (
     BatchEntry,
     BatchError,
@@ -58,6 +65,10 @@ from backend.momentum.universes import ALL, not_a_member, universe_members
 from backend.reference.benchmarks import EQUITY_BENCHMARK, FIXED_INCOME_BENCHMARK
 
 log = logging.getLogger(__name__)
+
+
+# Date rows whose ranks a book keeps (per universe and row); beyond that it starts afresh.
+RANK_ROWS_KEPT = 4096
 
 
 def _r2(x: float) -> float:
@@ -96,14 +107,21 @@ class ScoreBook:
     """Every score for one data version, with the lookups requests need."""
 
     panel: PricePanel
-    frames: ScoreFrames
+    frames: BookFrames
     weights: CompositeWeights
     aliases: dict[str, str]
     benchmarks: dict[str, str]
+    # The arrays the panel and the frames live in, with spare rows for days appended by the
+    # next book (backend/momentum/incremental.py); None after a full build.
+    panel_space: Growable | None = None
+    frame_space: Growable | None = None
     column: dict[str, int] = field(init=False)
     dates: np.ndarray = field(init=False)
     _close_rows: dict[int, np.ndarray] = field(init=False, default_factory=dict)
-    _ranks: dict[str, tuple[list[int], np.ndarray]] = field(init=False, default_factory=dict)
+    _universes: dict[str, list[int]] = field(init=False, default_factory=dict)
+    _ranks: dict[tuple[str, int], tuple[dict[int, int], np.ndarray]] = field(
+        init=False, default_factory=dict
+    )
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -157,23 +175,45 @@ class ScoreBook:
         )
 
     def universe_columns(self, universe: str) -> list[int]:
-        members = universe_members(universe, self.panel.categories)
-        if members is None:
-            return list(range(len(self.frames.tickers)))
-        cols = {self.column[t] for t in (self.resolve(m) for m in members) if t is not None}
-        return sorted(cols)
+        """The columns of a universe's members (sorted), computed once per book."""
+        cols = self._universes.get(universe)
+        if cols is None:
+            members = universe_members(universe, self.panel.categories)
+            if members is None:
+                cols = list(range(len(self.frames.tickers)))
+            else:
+                found = (self.resolve(m) for m in members)
+                cols = sorted({self.column[t] for t in found if t is not None})
+            self._universes[universe] = cols
+        return cols
 
-    def ranks(self, universe: str) -> tuple[list[int], np.ndarray]:
-        """(columns, percentile ranks rows x columns) of a universe, computed once."""
-        cached = self._ranks.get(universe)
+    def rank_row(self, universe: str, row: int) -> tuple[dict[int, int], np.ndarray]:
+        """(column -> position, percentile ranks) of a universe's members on one date row,
+        computed when first asked: a new book (every data version) ranks no more than the
+        dates requests read."""
+        key = (universe, row)
+        cached = self._ranks.get(key)
         if cached is None:
+            cols = self.universe_columns(universe)
+            ranks = percentile_rank(self.frames.overall[row, cols])
+            cached = ({c: k for k, c in enumerate(cols)}, ranks)
             with self._lock:
-                cached = self._ranks.get(universe)
-                if cached is None:
-                    cols = self.universe_columns(universe)
-                    cached = (cols, percentile_rank(self.frames.overall[:, cols]))
-                    self._ranks[universe] = cached
+                if len(self._ranks) >= RANK_ROWS_KEPT:
+                    self._ranks.clear()
+                self._ranks[key] = cached
         return cached
+
+    def rank_path(self, universe: str, col: int, rows: np.ndarray) -> np.ndarray:
+        """The percentile ranks of column `col` on date rows `rows` within the universe (the
+        column must be a member), each equal to `rank_row(universe, row)`'s."""
+        cols = self.universe_columns(universe)
+        overall = self.frames.overall
+        members = (
+            overall[rows]
+            if len(cols) == overall.shape[1]
+            else overall[np.ix_(rows, np.asarray(cols))]
+        )
+        return percentile_within(overall[rows, col], members)
 
     def left_out(self, row: int, col: int) -> list[LeftOut]:
         mask = int(self.frames.left_out[row, col])
@@ -185,6 +225,15 @@ class ScoreBook:
                 reason = f"{reason} (benchmark {bench})"
             out.append(LeftOut(name=name, reason=reason))
         return out
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """How the last score book was made: "full" or "incremental", for which version, how long."""
+
+    how: str
+    data_version: int
+    seconds: float
 
 
 class ScoresNotReady(Unavailable):
@@ -255,6 +304,7 @@ class MomentumService:
         self._build_lock = threading.Lock()
         self._building_since: float | None = None  # monotonic start of the build under way
         self.first_build_error: str | None = None
+        self.last_build: BuildReport | None = None
 
     def start_first_build(self, then: Callable[[], None] | None = None) -> threading.Thread:
         """Compute the first score book in a thread, so the process answers (health, pages,
@@ -302,7 +352,7 @@ class MomentumService:
             if book is None or book.data_version < version:
                 self._building_since = time.monotonic()
                 try:
-                    book = self._build()
+                    book = self._build(book)
                 finally:
                     self._building_since = None
                 self._book = book
@@ -310,17 +360,73 @@ class MomentumService:
             self._build_lock.release()
         return book
 
-    def _build(self) -> ScoreBook:
-        panel = self.store.load_panel()
-        benchmarks = benchmarks_for(panel.securities)
-        frames = score_panel(
-            panel.close, panel.volume, panel.split, benchmarks, weights=self.weights
+    def _build(self, old: ScoreBook | None = None) -> ScoreBook:
+        """The book of the store's data now: from `old` by recomputing only what the change
+        log names since its version (backend/momentum/incremental.py), else in full."""
+        started = time.perf_counter()
+        book = self._update(old) if old is not None else None
+        how = "incremental"
+        if book is None:
+            how = "full"
+            panel = self.store.load_panel()
+            benchmarks = benchmarks_for(panel.securities)
+            frames = score_book_frames(
+                panel.close, panel.volume, panel.split, benchmarks, weights=self.weights
+            )
+            book = ScoreBook(panel, frames, self.weights, self._aliases(), benchmarks)
+        self.last_build = BuildReport(how, book.data_version, time.perf_counter() - started)
+        log.info(
+            "score book of data version %d: %s in %.3f s",
+            book.data_version,
+            how,
+            self.last_build.seconds,
         )
+        return book
+
+    def _aliases(self) -> dict[str, str]:
         aliases: dict[str, str] = {}
         for alias, ticker in self.store.alias_pairs():
             aliases[alias] = ticker
             aliases[ticker] = alias
-        return ScoreBook(panel, frames, self.weights, aliases, benchmarks)
+        return aliases
+
+    def _update(self, old: ScoreBook) -> ScoreBook | None:
+        """`old` brought to the store's version, or None when only a full rebuild is exact."""
+        update = self.store.load_update(old.data_version)
+        if update is None:
+            return None
+        p = old.panel
+        before = PanelFrames(p.close, p.raw_close, p.volume, p.split)
+        spliced = splice_panel(before, update.bars, update.changes.first_dates, old.panel_space)
+        if spliced is None:
+            return None
+        after, panel_space = spliced
+        tickers = [str(t) for t in after.close.columns]
+        securities = update.securities.reindex(tickers)
+        benchmarks = benchmarks_for(securities)
+        starts = rescore_starts(
+            tickers,
+            pd.DatetimeIndex(after.close.index),
+            update.changes.first_dates,
+            old.benchmarks,
+            benchmarks,
+            old.frames.tickers,
+        )
+        frames, frame_space = rescore(
+            old.frames, after, benchmarks, self.weights, starts, old.frame_space
+        )
+        panel = PricePanel(
+            close=after.close,
+            raw_close=after.raw_close,
+            volume=after.volume,
+            split=after.split,
+            securities=securities,
+            data_version=update.data_version,
+            categories=update.categories,
+        )
+        return ScoreBook(
+            panel, frames, self.weights, self._aliases(), benchmarks, panel_space, frame_space
+        )
 
     # ------------------------------------------------------------- lookups
 
@@ -380,11 +486,10 @@ class MomentumService:
                 f"no score for {ticker} on {book.dates[row]} although it has "
                 f"{int(f.n_closes[row, col])} closes"
             )
-        cols, ranks = book.ranks(universe)
-        try:
-            k = cols.index(col)
-        except ValueError:
-            raise not_a_member(ticker, universe) from None
+        where, ranks = book.rank_row(universe, row)
+        k = where.get(col)
+        if k is None:
+            raise not_a_member(ticker, universe)
         sec = book.panel.securities.loc[ticker]
         raw = book.panel.raw_close.values[row, col]
         has_raw = not math.isnan(raw)
@@ -401,9 +506,9 @@ class MomentumService:
             relative_momentum=(
                 None if math.isnan(f.relative[row, col]) else _r2(f.relative[row, col])
             ),
-            percentile_rank=_r2(ranks[row, k]),
+            percentile_rank=_r2(ranks[k]),
             universe=universe,
-            universe_size=int(np.count_nonzero(~np.isnan(ranks[row]))),
+            universe_size=int(np.count_nonzero(~np.isnan(ranks))),
             as_of=pd.Timestamp(book.dates[row]).date(),
             current_price=float(raw if has_raw else book.panel.close.values[row, col]),
             price_basis="close" if has_raw else "adj_close",
@@ -440,16 +545,19 @@ class MomentumService:
         # Same validation and error as a score (insufficient history, ...).
         score = self._score(book, ticker, col, row, ALL, as_of)
         assert row is not None
-        f = book.frames
+        # The book keeps the scores only; the intermediates are recomputed for this one.
+        p = book.panel
+        bench = book.benchmarks.get(stored, EQUITY_BENCHMARK)
+        f = breakdown_frames(p.close, p.volume, p.split, stored, bench, row, self.weights)
 
         def v(name: str) -> float | None:
-            return _opt(float(getattr(f, name)[row, col]))
+            return _opt(float(getattr(f, name)[0, 0]))
 
         return MomentumBreakdown(
             ticker=stored,
             as_of=score.as_of,
             model_version=MODEL_VERSION,
-            benchmark=book.benchmarks.get(stored, EQUITY_BENCHMARK),
+            benchmark=bench,
             closes_used=score.closes_used,
             returns={"r21": v("r21"), "r63": v("r63"), "r126": v("r126"), "r252": v("r252")},
             weighted_return=v("weighted_return"),
@@ -475,7 +583,7 @@ class MomentumService:
             benchmark_return_21=v("benchmark_r21"),
             relative_gap=v("relative_gap"),
             relative_momentum=v("relative"),
-            overall_momentum_score=float(f.overall[row, col]),
+            overall_momentum_score=float(book.frames.overall[row, col]),
             rating=score.rating,
             weights={
                 "price": self.weights.price,
@@ -509,10 +617,9 @@ class MomentumService:
             scored = scored[book.dates[scored] >= np.datetime64(start, "D")]
         if end is not None:
             scored = scored[book.dates[scored] <= np.datetime64(end, "D")]
-        cols, ranks = book.ranks(universe)
-        if col not in cols:
+        if col not in book.universe_columns(universe):
             raise not_a_member(stored, universe)
-        k = cols.index(col)
+        path = book.rank_path(universe, col, scored)
         masks = f.left_out[scored, col]
         points = [
             HistoryPoint(
@@ -531,7 +638,7 @@ class MomentumService:
                 f.price[scored, col].tolist(),
                 f.technical[scored, col].tolist(),
                 f.relative[scored, col].tolist(),
-                ranks[scored, k].tolist(),
+                path.tolist(),
                 masks.tolist(),
             )
         ]
@@ -580,7 +687,7 @@ class MomentumService:
         `as_of`. Errors as a single score's: no member with prices is 404 `not_found`, no
         member with enough closes by then is 422 `insufficient_history`."""
         book = self.book(version)
-        cols, ranks = book.ranks(universe)
+        cols = book.universe_columns(universe)
         if not cols:
             raise NotFound(
                 f"no member of universe {universe!r} has stored prices",

@@ -89,3 +89,29 @@ def test_startup_migrates_and_loads_the_sample(pg_url: str) -> None:
         assert status["newest_bar_date"] == "2021-04-21"
         body = client.get("/api/v1/momentum/AAPL").json()
         assert body["data_source"] == "sample" and body["as_of"] == "2021-04-21"
+
+
+def test_incremental_scoring_on_postgres_equals_a_full_rebuild(
+    pg_url: str, sample_subset: pd.DataFrame
+) -> None:
+    """The change log and the partial loads on PostgreSQL: a day appended for every ticker and
+    one ticker re-imported are scored incrementally, equal to what a new process builds."""
+    from backend.momentum.service import MomentumService
+    from tests.unit.momentum.test_incremental import assert_same_frames
+
+    engine = make_engine(pg_url)
+    upgrade_to_head(engine)
+    store = PriceStore(engine)
+    days = sorted(sample_subset["date"].unique())
+    store.upsert_bars(sample_subset[sample_subset["date"] < days[-1]], "test")
+    service = MomentumService(store, make_settings(pg_url))
+    service.book()
+    store.upsert_bars(sample_subset[sample_subset["date"] == days[-1]], "test")
+    msft = sample_subset[(sample_subset["ticker"] == "MSFT") & (sample_subset["date"] >= days[-60])]
+    store.upsert_bars(msft.assign(adj_close=msft["adj_close"] * 1.02), "test")
+    book = service.book()
+    assert service.last_build is not None and service.last_build.how == "incremental"
+    fresh = MomentumService(store, make_settings(pg_url))
+    assert_same_frames(book.frames, fresh.book().frames)
+    assert fresh.last_build is not None and fresh.last_build.how == "full"
+    engine.dispose()

@@ -11,6 +11,7 @@ import pytest
 
 from backend.errors import InvalidInput
 from backend.market_data.store import PricePanel
+from backend.momentum.book_frames import BookFrames
 from backend.momentum.engine import CompositeWeights, score_panel
 from backend.momentum.service import ScoreBook, benchmarks_for
 from backend.portfolios import ledger
@@ -42,7 +43,7 @@ def book() -> ScoreBook:
     panel = PricePanel(adj, raw, volume, split, securities, 1)
     benchmarks = benchmarks_for(securities)
     frames = score_panel(adj, volume, split, benchmarks)
-    return ScoreBook(panel, frames, CompositeWeights(), {}, benchmarks)
+    return ScoreBook(panel, BookFrames.of(frames), CompositeWeights(), {}, benchmarks)
 
 
 def test_constant_shares_hold_fewer_before_a_split_at_closes_as_traded() -> None:

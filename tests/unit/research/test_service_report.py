@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from backend.market_data.store import PricePanel
+from backend.momentum.book_frames import BookFrames
 from backend.momentum.engine import CompositeWeights, score_panel
 from backend.momentum.service import ScoreBook, benchmarks_for
 from backend.research.backtest import BacktestParams
@@ -41,7 +42,7 @@ def book(seed: int, version: int) -> ScoreBook:
     panel = PricePanel(close, close, volume, split, securities, version)
     benchmarks = benchmarks_for(securities)
     frames = score_panel(close, volume, split, benchmarks)
-    return ScoreBook(panel, frames, CompositeWeights(), {}, benchmarks)
+    return ScoreBook(panel, BookFrames.of(frames), CompositeWeights(), {}, benchmarks)
 
 
 class Momentum:
