@@ -9,7 +9,7 @@ Expand only: the previous release neither reads nor writes the table, and its wr
 nothing) only make this release rebuild in full, so a rollback of the code keeps the database.
 
 Revision ID: 0007_data_changes
-Revises: 0003_exact_ledger_decimals
+Revises: 0006_options
 Create Date: 2026-12-01
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_data_changes"
-down_revision = "0003_exact_ledger_decimals"
+down_revision = "0006_options"
 backward_compatible = True
 branch_labels = None
 depends_on = None
