@@ -35,10 +35,12 @@ from backend.observability.logging import configure_logging
 from backend.observability.metrics import Metrics
 from backend.observability.middleware import RequestObservabilityMiddleware
 from backend.portfolios.categories import CategoryService
+from backend.portfolios.momentum_watchlist import MomentumWatchlist
 from backend.portfolios.quotes import QuoteService
 from backend.portfolios.service import PortfolioService
 from backend.portfolios.transactions import TransactionService
 from backend.portfolios.views import PortfolioViews
+from backend.portfolios.watchlists import Limits, WatchlistService
 from backend.research.answers import ScoreAnswers
 from backend.research.service import ResearchService
 from backend.research.serving import ModelScores
@@ -128,6 +130,16 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
         app.state.transactions,
         app.state.categories,
         QuoteService(momentum),
+    )
+    app.state.momentum_watchlist = MomentumWatchlist(
+        app.state.portfolio_views, momentum, settings.watchlist_max_per_category
+    )
+    app.state.watchlists = WatchlistService(
+        engine,
+        momentum,
+        app.state.categories,
+        app.state.momentum_watchlist,
+        Limits.from_settings(settings),
     )
     install_auth(app, settings, engine)
     install_error_handlers(app)

@@ -11,6 +11,7 @@ from backend.api.v1 import (
     portfolios,
     prices,
     research,
+    watchlists,
 )
 
 api_router = APIRouter(prefix="/api/v1")
@@ -22,3 +23,4 @@ api_router.include_router(categories.router)
 api_router.include_router(portfolios.router)
 api_router.include_router(model_portfolio.router)
 api_router.include_router(prices.router)
+api_router.include_router(watchlists.router)

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import command
 
 from backend.db.engine import make_engine
-from backend.db.migrate import alembic_config, current_revision
+from backend.db.migrate import alembic_config, current_revision, head_revision
 from backend.db.models import Transaction
 from backend.portfolios import ledger
 
@@ -109,7 +109,7 @@ def check_conversion_and_downgrade(url: str) -> None:
             (999999999.999999, 1e-06, 0.123457),
         ]  # fmt: skip
     command.upgrade(cfg, "head")
-    assert current_revision(engine) == "0003_exact_ledger_decimals"
+    assert current_revision(engine) == head_revision()
     engine.dispose()
 
 
