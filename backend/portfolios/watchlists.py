@@ -359,10 +359,10 @@ class WatchlistService:
         new: list[_NewItem] = []
         for member in cat.tickers:
             stored = book.resolve(member)
-            if stored is None:
-                skipped.append(SkippedTicker(ticker=member, reason="no prices stored"))
-            elif stored in held:
+            if (stored or member) in held:
                 skipped.append(SkippedTicker(ticker=member, reason="held in the portfolio"))
+            elif stored is None:
+                skipped.append(SkippedTicker(ticker=member, reason="no prices stored"))
             elif stored not in {n.ticker for n in new}:
                 new.append(self._new_item(book, stored, "category"))
         with self.sessions() as s, s.begin():
