@@ -28,9 +28,11 @@ def allocation_gap(target: float, weight: float | None) -> float | None:
 
 def priority(gap: float | None) -> Priority | None:
     """``"high"`` if ``gap > HIGH_PRIORITY_GAP``, ``"medium"`` if ``gap > 0``, else ``"low"``;
-    ``None`` for an undefined gap."""
+    ``None`` for an undefined gap. The gap is compared rounded to 9 places, so binary residue
+    (0.2 − 0.18 = 0.020000000000000018) does not move a category across a boundary."""
     if gap is None:
         return None
+    gap = round(gap, 9)
     if gap > HIGH_PRIORITY_GAP:
         return "high"
     return "medium" if gap > 0 else "low"
