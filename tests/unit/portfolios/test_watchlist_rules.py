@@ -43,7 +43,8 @@ def test_priority_boundaries_exactly() -> None:
     assert priority(0.0200001) == "high"
     assert priority(0.02 + 1e-12) == "medium"  # binary residue, not a real difference
     assert priority(0.02) == "medium"
-    assert priority(1e-12) == "medium"
+    assert priority(1e-6) == "medium"
+    assert priority(1e-12) == "low"  # residue of an on-target category
     assert priority(0.0) == "low"
     assert priority(-0.5) == "low"
 
