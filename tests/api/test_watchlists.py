@@ -383,3 +383,37 @@ def test_watchlist_tickers_for_other_modules(api: Api, client: TestClient) -> No
         assert watchlist_tickers(s, owner["id"], wid) == ["MSFT", "FB"]
         with pytest.raises(NotFound):
             watchlist_tickers(s, other["id"], wid)
+
+
+def test_a_candidate_without_a_score_20_closes_earlier_says_why(
+    sample_db_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """NEWCO has the last 70 closes of AAPL: scored now (the model needs 64), not 20 closes
+    earlier (50 closes then): its change is null with the reason, never 0."""
+    from backend.db.engine import make_engine
+    from backend.market_data.providers.csv_file import read_price_file
+    from backend.market_data.sample import SAMPLE_PRICES
+    from backend.market_data.store import PriceStore
+    from tests.support.portfolio_app import ADMIN
+
+    url = copy_sqlite(sample_db_url, tmp_path_factory.mktemp("newco"))
+    frame = read_price_file(SAMPLE_PRICES)
+    newco = frame[frame["ticker"] == "AAPL"].sort_values("date").tail(70).assign(ticker="NEWCO")
+    engine = make_engine(url)
+    PriceStore(engine).upsert_bars(newco.reset_index(drop=True), source="test")
+    engine.dispose()
+    with TestClient(create_app(portfolio_settings(url))) as c:
+        slug = "specialized-materials-etfs"
+        put = c.put(f"/api/v1/categories/{slug}", json={"tickers": ["NEWCO"]}, headers=ADMIN)
+        assert put.status_code == 200, put.text
+        body = c.get(W, params={"min_score": 0}).json()
+        cat = next(x for x in body["categories"] if x["slug"] == slug)
+        (cand,) = cat["candidates"]
+        now = momentum(c, "NEWCO")
+        assert now is not None and cand["score"] == now["overall_momentum_score"]
+        dates = [p["date"] for p in c.get("/api/v1/prices/NEWCO").json()["prices"]]
+        assert cand["score_20d_earlier_date"] == dates[-21]
+        assert momentum(c, "NEWCO", as_of=dates[-21]) is None  # 50 closes then
+        assert cand["score_20d_earlier"] is None and cand["score_change_20d"] is None
+        assert "no score on" in cand["change_note"] and "64 closes" in cand["change_note"]
+        assert "test" in body["data_sources"]
