@@ -208,6 +208,8 @@ def test_create_list_rename_delete(client: TestClient, h: dict[str, str]) -> Non
     assert_error(client.post(L, json={"name": "Tech"}, headers=h), 409, "conflict")
     other = create(client, h, "Energy")
     assert_error(client.patch(f"{L}/{other}", json={"name": "Tech"}, headers=h), 409, "conflict")
+    same = client.patch(f"{L}/{wid}", json={"name": "Tech "}, headers=h)  # its own name
+    assert same.status_code == 200 and same.json()["name"] == "Tech"
     renamed = client.patch(f"{L}/{wid}", json={"name": "Chips"}, headers=h)
     assert renamed.status_code == 200 and renamed.json()["name"] == "Chips"
     assert [w["name"] for w in client.get(L, headers=h).json()] == ["Chips", "Energy"]
@@ -364,6 +366,8 @@ def test_another_users_watchlist_is_404_and_untouched(api: Api, client: TestClie
         assert_error(client.request(method, url, headers=oh, **kw), 404, "not_found")
         assert_error(client.request(method, url, **kw), 401, "unauthorized")
     assert client.get(L, headers=oh).json() == []
+    # Names are unique per user: the other user may use the same one.
+    assert client.post(L, json={"name": "Tech"}, headers=oh).status_code == 201
     kept = client.get(f"{L}/{wid}", headers=owner["headers"]).json()
     assert kept["name"] == "Tech" and [i["ticker"] for i in kept["items"]] == ["AAPL"]
 
