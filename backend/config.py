@@ -68,6 +68,14 @@ class Settings(BaseSettings):
     # the sample); at most TOP_LIMIT_CEILING, the bound declared in the OpenAPI schema.
     top_limit_max: int = Field(10_000, ge=1, le=10_000)
 
+    # Watchlists (backend/portfolios/watchlists.py, momentum_watchlist.py): candidates per
+    # category in `GET /watchlist`; per user, how many named lists, how many tickers in one,
+    # how long a name.
+    watchlist_max_per_category: int = Field(5, ge=1, le=100)
+    watchlist_max_lists: int = Field(20, ge=1, le=1000)
+    watchlist_max_tickers: int = Field(100, ge=1, le=1000)
+    watchlist_name_max_length: int = Field(60, ge=1, le=100)
+
     # Load the shipped offline sample when the store is empty at start-up.
     load_sample_on_empty: bool = True
     # Apply migrations at start-up.

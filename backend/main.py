@@ -38,10 +38,12 @@ from backend.options.provider import build_options_provider
 from backend.options.service import OptionsService
 from backend.options.store import OptionStore
 from backend.portfolios.categories import CategoryService
+from backend.portfolios.momentum_watchlist import MomentumWatchlist
 from backend.portfolios.quotes import QuoteService
 from backend.portfolios.service import PortfolioService
 from backend.portfolios.transactions import TransactionService
 from backend.portfolios.views import PortfolioViews
+from backend.portfolios.watchlists import Limits, WatchlistService
 from backend.research.answers import ScoreAnswers
 from backend.research.service import ResearchService
 from backend.research.serving import ModelScores
@@ -134,6 +136,16 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
         app.state.transactions,
         app.state.categories,
         QuoteService(momentum),
+    )
+    app.state.momentum_watchlist = MomentumWatchlist(
+        app.state.portfolio_views, momentum, settings.watchlist_max_per_category
+    )
+    app.state.watchlists = WatchlistService(
+        engine,
+        momentum,
+        app.state.categories,
+        app.state.momentum_watchlist,
+        Limits.from_settings(settings),
     )
     install_auth(app, settings, engine)
     install_error_handlers(app)

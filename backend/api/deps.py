@@ -9,14 +9,17 @@ from fastapi import Depends, Request
 from backend.api.score_cache import ScoreCache
 from backend.auth.deps import AdminUser as AdminUser  # noqa: F401 (re-exported)
 from backend.auth.deps import CurrentUser as CurrentUser  # noqa: F401 (re-exported)
+from backend.auth.deps import OptionalUser as OptionalUser  # noqa: F401 (re-exported)
 from backend.config import Settings
 from backend.market_data.store import PriceStore
 from backend.momentum.service import MomentumService
 from backend.options.service import OptionsService
 from backend.portfolios.categories import CategoryService
+from backend.portfolios.momentum_watchlist import MomentumWatchlist
 from backend.portfolios.service import PortfolioService
 from backend.portfolios.transactions import TransactionService
 from backend.portfolios.views import PortfolioViews
+from backend.portfolios.watchlists import WatchlistService
 from backend.research.answers import ScoreAnswers
 from backend.research.service import ResearchService
 from backend.research.serving import ModelScores
@@ -97,3 +100,17 @@ def get_options(request: Request) -> OptionsService:
 
 
 OptionsDep = Annotated[OptionsService, Depends(get_options)]
+
+
+def get_momentum_watchlist(request: Request) -> MomentumWatchlist:
+    service: MomentumWatchlist = request.app.state.momentum_watchlist
+    return service
+
+
+def get_watchlists(request: Request) -> WatchlistService:
+    service: WatchlistService = request.app.state.watchlists
+    return service
+
+
+MomentumWatchlistDep = Annotated[MomentumWatchlist, Depends(get_momentum_watchlist)]
+WatchlistsDep = Annotated[WatchlistService, Depends(get_watchlists)]

@@ -134,6 +134,7 @@ def _needs_dependencies(path: str) -> bool:
 ID_SOURCES = {
     "portfolio_id": ("/api/v1/portfolios", "post", "201", "id"),
     "transaction_id": ("/api/v1/portfolios/{portfolio_id}/transactions", "post", "201", "id"),
+    "watchlist_id": ("/api/v1/watchlists", "post", "201", "id"),
 }
 _PATH_PARAM = re.compile(r"{([^}:]+)}")
 

@@ -254,3 +254,41 @@ class OptionContract(Base):
     vendor_iv: Mapped[float | None] = mapped_column(Float)
     iv: Mapped[float | None] = mapped_column(Float)
     iv_reason: Mapped[str | None] = mapped_column(String(40))
+
+
+# --------------------------------------------------------------------------- watchlists
+
+
+class Watchlist(Base):
+    """A user's named list of tickers to watch; names are unique per user."""
+
+    __tablename__ = "watchlists"
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_watchlists_user_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class WatchlistItem(Base):
+    """One ticker of a watchlist (the stored ticker when added by an alias), with its score
+    when it was added (null, with the reason, when it had none)."""
+
+    __tablename__ = "watchlist_items"
+    __table_args__ = (
+        UniqueConstraint("watchlist_id", "ticker", name="uq_watchlist_items_list_ticker"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    watchlist_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("watchlists.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    ticker: Mapped[str] = mapped_column(String(16), nullable=False)
+    added_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    added_score: Mapped[float | None] = mapped_column(Float)
+    added_score_date: Mapped[dt.date | None] = mapped_column(Date)
+    added_note: Mapped[str | None] = mapped_column(Text)

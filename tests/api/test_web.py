@@ -27,7 +27,15 @@ def test_app_redirects_to_the_page(sample_app_client: TestClient) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", ["/app/", "/app/security/NVDA", "/app/portfolio", "/app/portfolios/3", "/app/ops"]
+    "path",
+    [
+        "/app/",
+        "/app/security/NVDA",
+        "/app/portfolio",
+        "/app/portfolios/3",
+        "/app/watchlist",
+        "/app/ops",
+    ],
 )
 def test_every_page_path_answers_the_page(sample_app_client: TestClient, path: str) -> None:
     resp = sample_app_client.get(path)

@@ -12,6 +12,7 @@ from backend.api.v1 import (
     portfolios,
     prices,
     research,
+    watchlists,
 )
 
 api_router = APIRouter(prefix="/api/v1")
@@ -24,3 +25,4 @@ api_router.include_router(portfolios.router)
 api_router.include_router(model_portfolio.router)
 api_router.include_router(prices.router)
 api_router.include_router(options.router)
+api_router.include_router(watchlists.router)

@@ -4,6 +4,7 @@ import { leaderboardView } from "./leaderboard.js";
 import { securityView } from "./security.js";
 import { modelPortfolioView, myPortfoliosView, myPortfolioView } from "./portfolio.js";
 import { opsView } from "./ops.js";
+import { watchlistView } from "./watchlist.js";
 import { el, clear, errorBox } from "./ui.js";
 
 const ROUTES = [
@@ -12,6 +13,7 @@ const ROUTES = [
   [/^\/app\/portfolio\/?$/, modelPortfolioView, "portfolio"],
   [/^\/app\/portfolios\/?$/, myPortfoliosView, "portfolios"],
   [/^\/app\/portfolios\/(\d+)\/?$/, myPortfolioView, "portfolios"],
+  [/^\/app\/watchlist\/?$/, watchlistView, "watchlist"],
   [/^\/app\/ops\/?$/, opsView, "ops"],
 ];
 

@@ -213,7 +213,7 @@ export async function modelPortfolioView(main, params, query, ctx) {
 
 // ------------------------------------------------------------------------------ user portfolios
 
-function loginForm(main, ctx, intro) {
+export function loginForm(main, ctx, intro) {
   const email = el("input", { type: "email", name: "email", autocomplete: "username", required: true });
   const password = el("input", { type: "password", name: "password", autocomplete: "current-password", required: true, maxlength: "128" });
   const status = el("div#login-status", { "aria-live": "polite" });
