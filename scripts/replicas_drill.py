@@ -29,7 +29,6 @@ READS = ("score", "top", "batch")
 WRITE = "write"
 # how often each kind is drawn
 MIX = {"score": 4, "top": 2, "batch": 2, WRITE: 2}
-PASSWORD = "replica drill passphrase 42"  # noqa: S105 - a throwaway user of a throwaway db
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -127,7 +126,8 @@ async def _session(
 ) -> tuple[dict[str, str], list[int], list[str]]:
     """A new user, logged in, with `portfolios` portfolios; the stored tickers."""
     email = f"drill-{secrets.token_hex(4)}@example.com"
-    creds = {"email": email, "password": PASSWORD}
+    # a throw-away user of a throw-away database
+    creds = {"email": email, "password": secrets.token_urlsafe(16)}
     (await client.post("/api/v1/auth/register", json=creds)).raise_for_status()
     login = await client.post("/api/v1/auth/login", json=creds)
     login.raise_for_status()
