@@ -104,7 +104,7 @@ replicas-down: install
 	$(PY) -m scripts.replicas down
 
 ## replicas-drill: load through nginx, SIGKILL and restart one of N replicas, print the figures (DRILL_SECONDS)
-DRILL_SECONDS ?= 60
+DRILL_SECONDS ?= 120
 replicas-drill: install
 	$(PY) -m scripts.replicas drill --replicas $(N) --duration $(DRILL_SECONDS)
 

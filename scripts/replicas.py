@@ -156,7 +156,7 @@ def drill(
     redis_url: RedisUrl = DEFAULT_REDIS,
     run_dir: RunDir = Path(".replicas-drill"),
     duration: Annotated[float, typer.Option(help="seconds of load", min=5)] = 60,
-    concurrency: Annotated[int, typer.Option(help="clients at once", min=1, max=256)] = 16,
+    concurrency: Annotated[int, typer.Option(help="clients at once", min=1, max=256)] = 8,
 ) -> None:
     """Start a stack of its own, load it through nginx, SIGKILL and restart one replica, print
     the figures, stop it all. Exit status 1 when a target is missed."""
