@@ -236,6 +236,7 @@ def drop_database(server_url: str, name: str) -> None:
 
 def migrate_and_seed(url: str) -> int:
     """The project's own migrations, then the shipped sample; the number of bars loaded."""
+    # imported here: `down` and the nginx template need none of the service's modules
     from backend.db.engine import make_engine
     from backend.db.migrate import upgrade_to_head
     from backend.market_data.ingest import load_sample

@@ -41,6 +41,12 @@ PROPAGATION_SECONDS = 2.0
 HTTP = httpx.Client(timeout=60)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _close_http() -> Iterator[None]:
+    yield
+    HTTP.close()
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     run_dir = tmp_path_factory.mktemp("replicas")
