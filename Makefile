@@ -95,7 +95,25 @@ research: install
 openapi: install
 	$(PY) scripts/openapi_snapshot.py
 
-.PHONY: help install install-dev run migrate refresh test test-unit test-integration test-e2e bench bench-scale bench-incremental fuzz research openapi
+## replicas: N (default 3) replicas on a new PostgreSQL database + Redis behind nginx on REPLICAS_PORT; Ctrl-C stops
+N ?= 3
+REPLICAS_PORT ?= 8080
+REPLICAS_PG_URL ?= postgresql+psycopg2://postgres@127.0.0.1:5432/postgres
+REPLICAS_REDIS_URL ?= redis://127.0.0.1:6379/1
+export REPLICAS_PG_URL REPLICAS_REDIS_URL
+replicas: install
+	$(PY) -m scripts.replicas up --replicas $(N) --port $(REPLICAS_PORT)
+
+## replicas-down: stop what `make replicas` started; drop its database and Redis keys
+replicas-down: install
+	$(PY) -m scripts.replicas down
+
+## replicas-drill: load through nginx, SIGKILL and restart one of N replicas, print the figures (DRILL_SECONDS)
+DRILL_SECONDS ?= 120
+replicas-drill: install
+	$(PY) -m scripts.replicas drill --replicas $(N) --duration $(DRILL_SECONDS)
+
+.PHONY: help install install-dev run migrate refresh test test-unit test-integration test-e2e bench bench-scale bench-incremental fuzz research openapi replicas replicas-down replicas-drill
 
 # ---- pipeline: quality gates, containers, deployment (docs/pipeline.md) ------------------------
 COV_MIN ?= 85

@@ -15,11 +15,14 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
+from backend.db.engine import make_engine
+from backend.db.migrate import upgrade_to_head
 from backend.main import create_app
+from backend.market_data.store import PriceStore
 from backend.scheduler import RefreshScheduler, RunReport
 from tests.conftest import make_settings
 from tests.unit.cache.support import flush_test_db, redis_test_url
-from tests.unit.test_scheduler import ALL_BARS, SlowProvider, make_store
+from tests.unit.test_scheduler import ALL_BARS, LAST_STORED, SlowProvider, make_store
 
 pytestmark = [pytest.mark.integration, pytest.mark.database]
 
@@ -65,24 +68,27 @@ def scheduler_of(client: TestClient) -> RefreshScheduler:
     return scheduler
 
 
-def run_both_at_once(a: TestClient, b: TestClient, session: dt.date) -> list[RunReport]:
-    barrier = threading.Barrier(2)
-    reports: dict[str, RunReport] = {}
+def run_all_at_once(clients: list[TestClient], session: dt.date) -> list[RunReport]:
+    """`run_once(session)` in every replica at the same moment (a barrier), as a forced
+    refresh in each of them would."""
+    barrier = threading.Barrier(len(clients))
+    reports: dict[int, RunReport] = {}
 
-    def run(name: str, client: TestClient) -> None:
+    def run(i: int, client: TestClient) -> None:
         barrier.wait()
         assert client.portal is not None
-        reports[name] = client.portal.call(scheduler_of(client).run_once, session)
+        reports[i] = client.portal.call(scheduler_of(client).run_once, session)
 
-    threads = [
-        threading.Thread(target=run, args=("a", a)),
-        threading.Thread(target=run, args=("b", b)),
-    ]
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(clients)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=60)
-    return [reports["a"], reports["b"]]
+    return [reports[i] for i in range(len(clients))]
+
+
+def run_both_at_once(a: TestClient, b: TestClient, session: dt.date) -> list[RunReport]:
+    return run_all_at_once([a, b], session)
 
 
 def test_two_replicas_start_one_refresh_one_runs_one_is_skipped(
@@ -183,3 +189,42 @@ def test_two_replicas_with_the_scheduler_on_refresh_a_missed_session_once(
         assert sum(1 for p in providers if p.calls) == 1
         assert all(s.next_at is not None for s in schedulers)
     assert not any(s.running for s in schedulers)
+
+
+def test_three_replicas_on_postgresql_forced_at_once_refresh_once(
+    pg_url: str, redis_url: str
+) -> None:
+    """The deployment's shape: three replicas on one PostgreSQL database and one Redis, each
+    forced to refresh the same session at the same moment: one runs it, two skip."""
+    engine = make_engine(pg_url)
+    upgrade_to_head(engine)
+    PriceStore(engine).upsert_bars(ALL_BARS[ALL_BARS["date"] <= LAST_STORED], source="test")
+    engine.dispose()
+    prefix = f"avlock-{uuid.uuid4().hex[:8]}"
+    providers = [SlowProvider(ALL_BARS) for _ in range(3)]
+    for p in providers:
+        p.delay = 0.2  # a refresh takes ~0.6 s: the three runs overlap
+
+    def app(provider: SlowProvider) -> TestClient:
+        settings = make_settings(
+            pg_url,
+            redis_url=redis_url,
+            cache_key_prefix=prefix,
+            refresh_lock_ttl_seconds=60,
+            cache_warmup_tickers="AAA",
+        )
+        return TestClient(create_app(settings, provider=provider))
+
+    with app(providers[0]) as a, app(providers[1]) as b, app(providers[2]) as c:
+        reports = run_all_at_once([a, b, c], SESSION)
+        assert sorted(r.outcome for r in reports) == ["ran", "skipped", "skipped"], reports
+        assert sum(1 for p in providers if p.calls) == 1
+        assert {r.reason for r in reports if r.outcome == "skipped"} == {
+            "another replica holds the refresh lock"
+        }
+        # the refreshed prices are in the shared database: every replica serves them
+        newest = ALL_BARS["date"].max().isoformat()
+        for client in (a, b, c):
+            assert client.get("/api/v1/momentum/AAA").json()["as_of"] == newest
+        again = run_all_at_once([a, b, c], SESSION)
+        assert [(r.outcome, r.reason) for r in again] == [("skipped", "already refreshed")] * 3
