@@ -16,6 +16,7 @@ from backend.errors import AppError, PriceFileError
 from backend.market_data.ingest import import_price_file, load_sample, refresh_prices
 from backend.market_data.providers import build_provider
 from backend.market_data.store import PriceStore
+from backend.portfolios import strategy_cli
 from backend.reference.tickers import TICKER_RULE, normalize_ticker
 from backend.research import cli as research_cli
 
@@ -138,6 +139,7 @@ def refresh(
 
 app.command("backtest")(research_cli.backtest)
 app.command("research")(research_cli.research)
+app.command("strategy")(strategy_cli.strategy)
 
 
 def main() -> None:

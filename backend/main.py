@@ -37,6 +37,7 @@ from backend.observability.middleware import RequestObservabilityMiddleware
 from backend.portfolios.categories import CategoryService
 from backend.portfolios.quotes import QuoteService
 from backend.portfolios.service import PortfolioService
+from backend.portfolios.strategy_service import StrategyService
 from backend.portfolios.transactions import TransactionService
 from backend.portfolios.views import PortfolioViews
 from backend.research.answers import ScoreAnswers
@@ -129,6 +130,7 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
         app.state.categories,
         QuoteService(momentum),
     )
+    app.state.strategy = StrategyService(QuoteService(momentum), store)
     install_auth(app, settings, engine)
     install_error_handlers(app)
     app.add_middleware(ScoreFastPath, cache=lambda: cache)

@@ -14,6 +14,7 @@ from backend.market_data.store import PriceStore
 from backend.momentum.service import MomentumService
 from backend.portfolios.categories import CategoryService
 from backend.portfolios.service import PortfolioService
+from backend.portfolios.strategy_service import StrategyService
 from backend.portfolios.transactions import TransactionService
 from backend.portfolios.views import PortfolioViews
 from backend.research.answers import ScoreAnswers
@@ -88,3 +89,11 @@ PortfoliosDep = Annotated[PortfolioService, Depends(get_portfolios)]
 TransactionsDep = Annotated[TransactionService, Depends(get_transactions)]
 PortfolioViewsDep = Annotated[PortfolioViews, Depends(get_portfolio_views)]
 CategoriesDep = Annotated[CategoryService, Depends(get_categories)]
+
+
+def get_strategy(request: Request) -> StrategyService:
+    service: StrategyService = request.app.state.strategy
+    return service
+
+
+StrategyDep = Annotated[StrategyService, Depends(get_strategy)]

@@ -11,12 +11,14 @@ from backend.api.v1 import (
     portfolios,
     prices,
     research,
+    strategy,
 )
 
 api_router = APIRouter(prefix="/api/v1")
 api_router.include_router(momentum.router)
 api_router.include_router(cache.router)
 api_router.include_router(research.router)
+api_router.include_router(strategy.router)
 api_router.include_router(auth.router)
 api_router.include_router(categories.router)
 api_router.include_router(portfolios.router)
