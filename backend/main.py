@@ -35,6 +35,7 @@ from backend.observability.logging import configure_logging
 from backend.observability.metrics import Metrics
 from backend.observability.middleware import RequestObservabilityMiddleware
 from backend.portfolios.categories import CategoryService
+from backend.portfolios.comparison import PortfolioAnalytics
 from backend.portfolios.quotes import QuoteService
 from backend.portfolios.service import PortfolioService
 from backend.portfolios.strategy_service import StrategyService
@@ -131,6 +132,9 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
         QuoteService(momentum),
     )
     app.state.strategy = StrategyService(QuoteService(momentum), store)
+    app.state.analytics = PortfolioAnalytics(
+        app.state.portfolio_views, QuoteService(momentum), settings.correlation_min_observations
+    )
     install_auth(app, settings, engine)
     install_error_handlers(app)
     app.add_middleware(ScoreFastPath, cache=lambda: cache)

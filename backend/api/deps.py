@@ -9,10 +9,12 @@ from fastapi import Depends, Request
 from backend.api.score_cache import ScoreCache
 from backend.auth.deps import AdminUser as AdminUser  # noqa: F401 (re-exported)
 from backend.auth.deps import CurrentUser as CurrentUser  # noqa: F401 (re-exported)
+from backend.auth.deps import OptionalUser as OptionalUser  # noqa: F401 (re-exported)
 from backend.config import Settings
 from backend.market_data.store import PriceStore
 from backend.momentum.service import MomentumService
 from backend.portfolios.categories import CategoryService
+from backend.portfolios.comparison import PortfolioAnalytics
 from backend.portfolios.service import PortfolioService
 from backend.portfolios.strategy_service import StrategyService
 from backend.portfolios.transactions import TransactionService
@@ -97,3 +99,11 @@ def get_strategy(request: Request) -> StrategyService:
 
 
 StrategyDep = Annotated[StrategyService, Depends(get_strategy)]
+
+
+def get_analytics(request: Request) -> PortfolioAnalytics:
+    service: PortfolioAnalytics = request.app.state.analytics
+    return service
+
+
+AnalyticsDep = Annotated[PortfolioAnalytics, Depends(get_analytics)]

@@ -2,6 +2,7 @@
 
 - `CurrentUser`: a user's access token (`Authorization: Bearer <access token>`); 401 without
   one or with an invalid/expired one. The admin token is not a user: 403.
+- `OptionalUser`: the same user when a token is sent, None without one.
 - `AdminUser`: the `ADMIN_TOKEN` bearer; 401 without credentials or with a wrong token, 403
   for a user's token (users are not admins) and when ADMIN_TOKEN is not configured.
 """
@@ -74,5 +75,11 @@ def require_admin(auth: AuthDep, credentials: Credentials) -> Admin:
     raise Forbidden("this route needs the admin token, not a user's", {"reason": "not_admin"})
 
 
+def optional_user(auth: AuthDep, credentials: Credentials) -> AuthUser | None:
+    """The user of the access token sent, or None without one (a bad token is still 401)."""
+    return None if credentials is None else current_user(auth, credentials)
+
+
 CurrentUser = Annotated[AuthUser, Depends(current_user)]
+OptionalUser = Annotated[AuthUser | None, Depends(optional_user)]
 AdminUser = Annotated[Admin, Depends(require_admin)]

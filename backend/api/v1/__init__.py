@@ -6,6 +6,7 @@ from backend.api.v1 import (
     auth,
     cache,
     categories,
+    compare,
     model_portfolio,
     momentum,
     portfolios,
@@ -21,6 +22,8 @@ api_router.include_router(research.router)
 api_router.include_router(strategy.router)
 api_router.include_router(auth.router)
 api_router.include_router(categories.router)
+# Before portfolios: /portfolios/compare is not /portfolios/{portfolio_id}.
+api_router.include_router(compare.router)
 api_router.include_router(portfolios.router)
 api_router.include_router(model_portfolio.router)
 api_router.include_router(prices.router)
