@@ -4,6 +4,8 @@ import { leaderboardView } from "./leaderboard.js";
 import { securityView } from "./security.js";
 import { modelPortfolioView, myPortfoliosView, myPortfolioView } from "./portfolio.js";
 import { opsView } from "./ops.js";
+import { compareView } from "./compare.js";
+import { strategyView } from "./strategy.js";
 import { el, clear, errorBox } from "./ui.js";
 
 const ROUTES = [
@@ -12,6 +14,8 @@ const ROUTES = [
   [/^\/app\/portfolio\/?$/, modelPortfolioView, "portfolio"],
   [/^\/app\/portfolios\/?$/, myPortfoliosView, "portfolios"],
   [/^\/app\/portfolios\/(\d+)\/?$/, myPortfolioView, "portfolios"],
+  [/^\/app\/compare\/?$/, compareView, "compare"],
+  [/^\/app\/strategy\/?$/, strategyView, "strategy"],
   [/^\/app\/ops\/?$/, opsView, "ops"],
 ];
 
