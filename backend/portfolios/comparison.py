@@ -36,12 +36,14 @@ from backend.portfolios.diversification import (
 from backend.portfolios.performance_inputs import STORED_DAYS, check_period, trading_dates
 from backend.portfolios.quotes import QuoteService
 from backend.portfolios.schemas import AnalysisOut, PerformanceOut
+from backend.portfolios.service import not_found
 from backend.portfolios.views import NEEDS_TRANSACTIONS, PortfolioViews
 
 MODEL: Final = "model"
 SIDE_PATTERN: Final = r"^(model|[1-9][0-9]{0,9})$"
 SIDE_RULE: Final = "model, or the id of one of your portfolios"
-SIDE = Rule("invalid_input", SIDE_RULE, "a and b: model, or a portfolio id from 1 to 2**31-1")
+MAX_ID: Final = 2**31 - 1
+SIDE = Rule("invalid_input", SIDE_RULE, "a and b: model, or a portfolio id (1 or more)")
 DEFAULT_WINDOW_DAYS: Final = 365
 WINDOW_RULE: Final = (
     "start: the one given, else the later of the two sides' own defaults (a portfolio's first "
@@ -64,7 +66,7 @@ class Side:
     def parse(cls, text: str, field: str) -> Side:
         if text == MODEL:
             return cls(None)
-        if not text.isdigit() or not 1 <= int(text) <= 2**31 - 1:
+        if not text.isdigit() or int(text) < 1:
             raise InvalidInput(
                 f"{field} {text!r} is neither {MODEL} nor a portfolio id",
                 {"field": field, "rule": SIDE.rule},
@@ -128,6 +130,8 @@ class PortfolioAnalytics:
         if side.portfolio_id is None:
             return self.views.model_analysis()
         assert user_id is not None  # checked by the caller: an id needs a login
+        if side.portfolio_id > MAX_ID:  # past any stored id: missing, like another user's
+            raise not_found(side.portfolio_id)
         return self.views.analysis(user_id, side.portfolio_id)
 
     def _default_start(

@@ -211,3 +211,19 @@ def test_start_after_end(client: TestClient) -> None:
     query = {"a": "model", "b": "model", "start": "2021-01-04", "end": "2020-01-02"}
     err = assert_error(client.get(URL, params=query), 422, "invalid_input")
     assert err["details"] == {"field": "start", "rule": "start must not be after end"}
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+def test_other_methods_are_405_not_a_malformed_id(
+    client: TestClient, owner: dict[str, Any], method: str
+) -> None:
+    resp = client.request(
+        method, URL, params={"a": "model", "b": "model"}, headers=owner["headers"]
+    )
+    assert_error(resp, 405, "method_not_allowed")
+    assert resp.headers["Allow"] == "GET"
+
+
+def test_an_id_past_any_stored_one_is_404(client: TestClient, owner: dict[str, Any]) -> None:
+    resp = client.get(URL, params={"a": "model", "b": "9999999999"}, headers=owner["headers"])
+    assert_error(resp, 404, "not_found")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query
 
 from backend.api.deps import AnalyticsDep, CurrentUser, OptionalUser
 from backend.api.errors import beyond_schema, error_responses
@@ -40,7 +40,11 @@ _CORRELATION_RULES = beyond_schema(START_NOT_AFTER_END, STORED_DAYS, STORED_PRIC
     response_model=CompareOut,
     dependencies=[_EXPENSIVE],
     responses=error_responses(401, 403, 404, 422, 429, 503),
-    openapi_extra=beyond_schema(START_NOT_AFTER_END, STORED_PRICES),
+    # The token is optional (`{}`: anonymous allowed): the model alone needs no login.
+    openapi_extra={
+        **beyond_schema(START_NOT_AFTER_END, STORED_PRICES),
+        "security": [{}, {"HTTPBearer": []}],
+    },
 )
 def compare_portfolios(
     a: Side,
@@ -65,6 +69,15 @@ def compare_portfolios(
     return service.compare(
         user.id if user is not None else None, a, b, start, end, benchmark.upper()
     )
+
+
+@router.api_route(
+    "/portfolios/compare", methods=["POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
+)
+def compare_other_methods() -> None:
+    """405 with `Allow: GET`: without this route another method would reach
+    `/portfolios/{portfolio_id}` and be refused as a malformed id (422)."""
+    raise HTTPException(status_code=405, detail="Method Not Allowed")
 
 
 @router.get(
