@@ -18,7 +18,8 @@ from tests.e2e.conftest import PHONE
 
 pytestmark = [pytest.mark.e2e]
 
-EMAIL, PASSWORD = "e2e-compare@example.com", "a-long-enough-passw0rd"
+EMAIL = "e2e-compare@example.com"
+PASSWORD = "a-long-enough-passw0rd"  # pragma: allowlist secret (a test user)
 
 
 def _user_with_portfolio(base: str) -> int:
