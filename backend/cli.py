@@ -19,6 +19,7 @@ from backend.market_data.store import PriceStore
 from backend.options.errors import OptionFileError, OptionInputError
 from backend.options.importer import FORMATS, Format, import_options_file
 from backend.options.store import OptionStore
+from backend.portfolios import strategy_cli
 from backend.reference.tickers import TICKER_RULE, normalize_ticker
 from backend.research import cli as research_cli
 
@@ -193,6 +194,7 @@ def refresh(
 
 app.command("backtest")(research_cli.backtest)
 app.command("research")(research_cli.research)
+app.command("strategy")(strategy_cli.strategy)
 
 
 def main() -> None:

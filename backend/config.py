@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     # The most scores `GET /momentum/top` answers (at least the universe: `all` is 504 on
     # the sample); at most TOP_LIMIT_CEILING, the bound declared in the OpenAPI schema.
     top_limit_max: int = Field(10_000, ge=1, le=10_000)
+    # The correlation of holdings: a pair with fewer overlapping daily returns is null (with
+    # the reason), and so is the diversification ratio over fewer common days.
+    correlation_min_observations: int = Field(60, ge=2, le=10_000)
 
     # Watchlists (backend/portfolios/watchlists.py, momentum_watchlist.py): candidates per
     # category in `GET /watchlist`; per user, how many named lists, how many tickers in one,

@@ -38,9 +38,11 @@ from backend.options.provider import build_options_provider
 from backend.options.service import OptionsService
 from backend.options.store import OptionStore
 from backend.portfolios.categories import CategoryService
+from backend.portfolios.comparison import PortfolioAnalytics
 from backend.portfolios.momentum_watchlist import MomentumWatchlist
 from backend.portfolios.quotes import QuoteService
 from backend.portfolios.service import PortfolioService
+from backend.portfolios.strategy_service import StrategyService
 from backend.portfolios.transactions import TransactionService
 from backend.portfolios.views import PortfolioViews
 from backend.portfolios.watchlists import Limits, WatchlistService
@@ -146,6 +148,10 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
         app.state.categories,
         app.state.momentum_watchlist,
         Limits.from_settings(settings),
+    )
+    app.state.strategy = StrategyService(QuoteService(momentum), store)
+    app.state.analytics = PortfolioAnalytics(
+        app.state.portfolio_views, QuoteService(momentum), settings.correlation_min_observations
     )
     install_auth(app, settings, engine)
     install_error_handlers(app)

@@ -21,7 +21,11 @@ Figures (best of --repeats):
       pandas look-ups, scoring each rebalance date by running the engine on the history up to
       that date (the obvious way to avoid look-ahead); its trades and values are checked
       against (a);
-  (d) the correlation matrix of every stock of the span beside `DataFrame.corr`.
+  (d) the correlation matrix of every stock of the span beside `DataFrame.corr`;
+  (e) the service behind `GET /api/v1/research/strategy` (`StrategyService`) over a SQLite
+      store of the span's model members and SPY: the store's score book (once per data
+      version), the first run (the inputs read once per data version, then the loop), a new
+      parameter set, and a repeated one (answered from the cache).
 Prints figures only: nothing here fails on a slow machine.
 """
 
@@ -32,23 +36,33 @@ import datetime as dt
 import math
 import os
 import platform
+import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 
+from backend.config import Settings
+from backend.db.engine import make_engine
+from backend.db.migrate import upgrade_to_head
+from backend.market_data.bars import BAR_COLUMNS
 from backend.market_data.sample import SAMPLE_PRICES
+from backend.market_data.store import PriceStore
 from backend.momentum.engine import score_panel
+from backend.momentum.service import MomentumService
 from backend.portfolios.analysis import category_targets
 from backend.portfolios.correlation import correlation_matrix
+from backend.portfolios.quotes import QuoteService
 from backend.portfolios.strategy import (
     StrategyBars,
     StrategyParams,
     StrategyResult,
     run_strategy,
 )
+from backend.portfolios.strategy_service import StrategyService
 from backend.reference.seed import SEED_CATEGORIES
 from bench.research_bench import best_of
 from tests.support.reference_strategy import reference_strategy
@@ -61,6 +75,7 @@ ALIASES = {"FB": "META"}
 MODEL = category_targets(SEED_CATEGORIES)
 MEMBERS = {t for c in MODEL for t in c.tickers}
 TARGET_S = 2.0
+T = TypeVar("T")
 
 
 def read_rows(path: Path) -> pd.DataFrame:
@@ -86,6 +101,7 @@ class Span:
 
     def __init__(self, label: str, rows: pd.DataFrame, start: dt.date, end: dt.date) -> None:
         self.label, self.start, self.end = label, start, end
+        self.rows = rows
         self.all_adj = wide(rows, "adj_close")
         model = rows[rows["ticker"].isin(MEMBERS | {"SPY"})]
         self.adj, self.volume, self.split = (
@@ -187,6 +203,52 @@ def bench_span(span: Span, repeats: int) -> None:
     )
 
 
+def timed(fn: Callable[[], T]) -> tuple[float, T]:
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
+def bench_service(span: Span) -> None:
+    """(e): the route's service over a store holding the span's members and SPY."""
+    rows = span.rows[span.rows["ticker"].isin(MEMBERS | {"SPY"})].copy()
+    rows["ticker"] = rows["ticker"].replace({v: k for k, v in ALIASES.items()})  # stored FB
+    rows["date"] = pd.to_datetime(rows["date"]).dt.date
+    for column in BAR_COLUMNS:
+        if column not in rows.columns:
+            rows[column] = 1.0 if column == "split" else (0.0 if column == "dividend" else np.nan)
+    rows = rows[BAR_COLUMNS].fillna({"split": 1.0, "dividend": 0.0})
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'strategy.db'}"
+        engine = make_engine(url)
+        upgrade_to_head(engine)
+        store = PriceStore(engine)
+        store.upsert_bars(rows, source="bench")
+        settings = Settings(  # type: ignore[call-arg]
+            _env_file=None, database_url=url, data_provider="none", redis_url=""
+        )
+        momentum = MomentumService(store, settings, None)
+        service = StrategyService(QuoteService(momentum), store)
+        book_s, _ = timed(momentum.book)
+        first_s, first = timed(lambda: service.run(span.params))
+        other = StrategyParams(**{**span.params.__dict__, "cost_bps": 5.0})
+        new_s, _ = timed(lambda: service.run(other))
+        again_s, _ = timed(lambda: service.run(span.params))
+        engine.dispose()
+    verdict = "under" if first_s < TARGET_S else "OVER"
+    print(
+        f"  (e) the route's service over a store of {rows['ticker'].nunique()} tickers "
+        f"({len(rows):,} bars): {first.trading_days} days, {len(first.rebalances)} rebalances"
+    )
+    print(f"      score book of the store (once per data version): {book_s * 1e3:8.1f} ms")
+    print(f"      first run (inputs + loop + answer):              {first_s * 1e3:8.1f} ms  "
+          f"({verdict} {TARGET_S:g} s)")  # fmt: skip
+    print(f"      a new parameter set:                             {new_s * 1e3:8.1f} ms")
+    print(
+        f"      the same parameters again (cached; reads the data version): {again_s * 1e3:.3f} ms"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -214,6 +276,7 @@ def main() -> None:
     print(f"read in {time.perf_counter() - t0:.1f} s (not timed)")
     for span in spans:
         bench_span(span, args.repeats)
+        bench_service(span)
     if len(spans) == 1:
         print(f"\nfive-year span skipped: {SP500} or {SPY_FILE} not found")
 

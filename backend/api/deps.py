@@ -15,8 +15,10 @@ from backend.market_data.store import PriceStore
 from backend.momentum.service import MomentumService
 from backend.options.service import OptionsService
 from backend.portfolios.categories import CategoryService
+from backend.portfolios.comparison import PortfolioAnalytics
 from backend.portfolios.momentum_watchlist import MomentumWatchlist
 from backend.portfolios.service import PortfolioService
+from backend.portfolios.strategy_service import StrategyService
 from backend.portfolios.transactions import TransactionService
 from backend.portfolios.views import PortfolioViews
 from backend.portfolios.watchlists import WatchlistService
@@ -114,3 +116,19 @@ def get_watchlists(request: Request) -> WatchlistService:
 
 MomentumWatchlistDep = Annotated[MomentumWatchlist, Depends(get_momentum_watchlist)]
 WatchlistsDep = Annotated[WatchlistService, Depends(get_watchlists)]
+
+
+def get_strategy(request: Request) -> StrategyService:
+    service: StrategyService = request.app.state.strategy
+    return service
+
+
+StrategyDep = Annotated[StrategyService, Depends(get_strategy)]
+
+
+def get_analytics(request: Request) -> PortfolioAnalytics:
+    service: PortfolioAnalytics = request.app.state.analytics
+    return service
+
+
+AnalyticsDep = Annotated[PortfolioAnalytics, Depends(get_analytics)]

@@ -76,8 +76,8 @@ def require_admin(auth: AuthDep, credentials: Credentials) -> Admin:
 
 
 def optional_user(auth: AuthDep, credentials: Credentials) -> AuthUser | None:
-    """The user when a token is sent (checked as `CurrentUser` checks it), else None: for
-    routes that answer anyone and say more to a user."""
+    """The user when a token is sent (checked as `CurrentUser` checks it: a bad token is still
+    401), else None: for routes that answer anyone and say more to a user."""
     return None if credentials is None else current_user(auth, credentials)
 
 

@@ -293,6 +293,23 @@ class PriceStore:
                 {"date": b.date, **{f: getattr(b, f) for f in _BAR_FIELDS}} for b in s.scalars(stmt)
             ]
 
+    def dividends(self, tickers: Iterable[str]) -> pd.DataFrame:
+        """The stored cash dividends (per share, on the ex-date) of ``tickers``: the rows with
+        a dividend above 0, as a long frame ``date, ticker, dividend`` (dates as Timestamps).
+        The panel leaves them out (the scores never read them); the strategy backtest pays them."""
+        names = list(tickers)
+        stmt = (
+            select(DailyBar.date, DailyBar.ticker, DailyBar.dividend)
+            .where(DailyBar.ticker.in_(names), DailyBar.dividend > 0)
+            .order_by(DailyBar.date, DailyBar.ticker)
+        )
+        with Session(self.engine) as s:
+            rows = s.execute(stmt).all() if names else []
+        frame = pd.DataFrame([tuple(r) for r in rows], columns=["date", "ticker", "dividend"])
+        frame["date"] = pd.to_datetime(frame["date"])
+        frame["dividend"] = frame["dividend"].astype("float64")
+        return frame
+
     def securities(self, tickers: Iterable[str] | None = None) -> list[dict[str, Any]]:
         """Securities (all, or those named) with their metadata (the category from the category
         tables), first and last bar date and number of bars, by ticker."""

@@ -6,12 +6,14 @@ from backend.api.v1 import (
     auth,
     cache,
     categories,
+    compare,
     model_portfolio,
     momentum,
     options,
     portfolios,
     prices,
     research,
+    strategy,
     watchlists,
 )
 
@@ -19,8 +21,11 @@ api_router = APIRouter(prefix="/api/v1")
 api_router.include_router(momentum.router)
 api_router.include_router(cache.router)
 api_router.include_router(research.router)
+api_router.include_router(strategy.router)
 api_router.include_router(auth.router)
 api_router.include_router(categories.router)
+# Before portfolios: /portfolios/compare is not /portfolios/{portfolio_id}.
+api_router.include_router(compare.router)
 api_router.include_router(portfolios.router)
 api_router.include_router(model_portfolio.router)
 api_router.include_router(prices.router)

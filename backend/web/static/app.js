@@ -5,6 +5,8 @@ import { securityView } from "./security.js";
 import { modelPortfolioView, myPortfoliosView, myPortfolioView } from "./portfolio.js";
 import { opsView } from "./ops.js";
 import { watchlistView } from "./watchlist.js";
+import { compareView } from "./compare.js";
+import { strategyView } from "./strategy.js";
 import { el, clear, errorBox } from "./ui.js";
 
 const ROUTES = [
@@ -14,6 +16,8 @@ const ROUTES = [
   [/^\/app\/portfolios\/?$/, myPortfoliosView, "portfolios"],
   [/^\/app\/portfolios\/(\d+)\/?$/, myPortfolioView, "portfolios"],
   [/^\/app\/watchlist\/?$/, watchlistView, "watchlist"],
+  [/^\/app\/compare\/?$/, compareView, "compare"],
+  [/^\/app\/strategy\/?$/, strategyView, "strategy"],
   [/^\/app\/ops\/?$/, opsView, "ops"],
 ];
 
