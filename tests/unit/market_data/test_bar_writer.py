@@ -11,6 +11,7 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from backend.db.engine import make_engine
 from backend.db.migrate import upgrade_to_head
@@ -202,3 +203,24 @@ def test_bar_columns_group_by_ticker_keeping_order() -> None:
     assert [str(d) for d in cols.days] == ["2021-01-04", "2021-01-05", "2021-01-06", "2021-01-04"]
     assert cols.floats["open"].tolist() == [2.0, 1.0, 3.0, 4.0]
     assert cols.volume.tolist() == [2, 1, 3, 4] and not cols.volume_missing.any()
+
+
+@pytest.mark.parametrize("stored_first", [False, True], ids=["new-ticker", "stored-ticker"])
+def test_a_missing_adjusted_close_writes_nothing(store_url: str, stored_first: bool) -> None:
+    """NOT NULL holds on both paths (PostgreSQL's direct COPY sends NaN as NULL): the write
+    fails as an IntegrityError and leaves the store as it was."""
+    frame = pd.DataFrame(
+        [
+            (dt.date(2021, 1, 4), "AAA", 1.0, 1.0, 1.0, 1.0, 1.0, 5, 0.0, 1.0),
+            (dt.date(2021, 1, 5), "AAA", 1.0, 1.0, 1.0, 1.0, np.nan, 5, 0.0, 1.0),
+        ],
+        columns=BAR_COLUMNS,
+    )
+    store = _store(store_url)
+    if stored_first:
+        store.upsert_bars(frame.iloc[:1], source="t")
+    before = (store.stats().bars, store.data_version())
+    with pytest.raises(IntegrityError):
+        store.upsert_bars(frame, source="t")
+    assert (store.stats().bars, store.data_version()) == before
+    store.engine.dispose()
