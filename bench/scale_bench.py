@@ -99,8 +99,10 @@ def import_files(url: str, paths: list[Path]) -> dict[str, float]:
     again_seconds = time.perf_counter() - again_started
     stored = store.stats().bars
     engine.dispose()
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    rss_mb = usage.ru_maxrss / 1024  # KiB on Linux
     return {
+        "cpu": usage.ru_utime + usage.ru_stime,
         "rows": rows,
         "written": written,
         "stored": stored,
@@ -130,7 +132,8 @@ def report(name: str, figures: dict[str, float]) -> None:
         f"{rate:>10,.0f} rows/s  (target >= {target:,}: {verdict})  "
         f"peak RSS {figures['rss']:,.0f} MB  [{int(figures['stored']):,} bars stored; "
         f"reading {figures['reading']:.1f} s, "
-        f"writing {figures['seconds'] - figures['reading']:.1f} s]"
+        f"writing {figures['seconds'] - figures['reading']:.1f} s; "
+        f"CPU of the importing process {figures['cpu']:.1f} s, the database server's not counted]"
     )
     print(
         f"{'':<10} re-import of the first file (upsert path, every row identical): "
