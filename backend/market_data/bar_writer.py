@@ -109,6 +109,8 @@ def tickers_with_bars(conn: Connection, tickers: list[str]) -> set[str]:
     """Which of `tickers` (whose security rows exist) have at least one stored bar.
 
     On PostgreSQL their security rows are locked `FOR UPDATE` first, in ticker order."""
+    if not tickers:
+        return set()
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(
             "SELECT ticker FROM securities WHERE ticker = ANY(%(t)s) ORDER BY ticker FOR UPDATE",
