@@ -7,35 +7,19 @@ the store's data version in the same transaction. Reads return the whole store a
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    Connection,
-    Date,
-    Engine,
-    Float,
-    MetaData,
-    String,
-    Table,
-    func,
-    insert,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import Connection, Engine, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from backend.db.models import DailyBar, Security, StoreState, TickerAlias
-from backend.market_data.bars import BAR_COLUMNS
+from backend.market_data.bar_writer import BAR_FIELDS as _BAR_FIELDS
+from backend.market_data.bar_writer import bar_columns, tickers_with_bars, write_bars
 from backend.market_data.categories import (
     CategoryRepository,
     CategorySnapshot,
@@ -45,10 +29,6 @@ from backend.market_data.categories import (
     read_data_version,
     read_snapshot,
 )
-
-UPSERT_CHUNK = 50_000
-
-_BAR_FIELDS = [c for c in BAR_COLUMNS if c not in ("ticker", "date")]
 
 
 @dataclass(frozen=True)
@@ -111,45 +91,6 @@ class StoreStats:
     last_refresh_outcome: str | None
 
 
-def _staging_table() -> Table:
-    cols: list[Column[Any]] = [Column("ticker", String(16)), Column("date", Date)]
-    cols += [Column(c, BigInteger if c == "volume" else Float) for c in _BAR_FIELDS]
-    return Table("staging_bars", MetaData(), *cols, prefixes=["TEMPORARY"])
-
-
-def _records(bars: pd.DataFrame) -> list[tuple[Any, ...]]:
-    """Canonical bars as DB-API rows in BAR_COLUMNS order: NaN -> None, volume -> int,
-    dates as ISO text (what SQLite stores; PostgreSQL casts it to DATE)."""
-    columns: list[list[Any]] = []
-    for c in BAR_COLUMNS:
-        values = bars[c].tolist()
-        if c == "date":
-            columns.append([d.isoformat() for d in values])
-        elif c == "ticker":
-            columns.append(values)
-        elif c == "volume":
-            columns.append([None if v is None or v != v else int(v) for v in values])
-        else:
-            columns.append([None if v is None or v != v else float(v) for v in values])
-    return list(zip(*columns))
-
-
-def _stage(conn: Connection, table: str, rows: list[tuple[Any, ...]]) -> None:
-    """Bulk-insert rows into the staging table with the driver's fastest path."""
-    cols = ", ".join(BAR_COLUMNS)
-    if conn.dialect.name == "postgresql":
-        # COPY is PostgreSQL's bulk path: several times faster than multi-row INSERTs.
-        # csv writes None as an empty unquoted field, which COPY reads as NULL.
-        buffer = io.StringIO()
-        csv.writer(buffer).writerows(rows)
-        buffer.seek(0)
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        cursor.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv)", buffer)
-        return
-    marks = ", ".join("?" for _ in BAR_COLUMNS)
-    conn.exec_driver_sql(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)  # nosec B608
-
-
 _SECURITY_FIELDS = ("ticker", "name", "sector", "category", "is_fixed_income", "data_source")
 
 
@@ -165,15 +106,6 @@ def _classified(rows: Iterable[Any], snapshot: CategorySnapshot) -> list[dict[st
         values["is_fixed_income"] = category.is_fixed_income if category is not None else False
         out.append(values)
     return out
-
-
-def _as_date(value: Any) -> dt.date:
-    """A date from the database (SQLite hands aggregates back as ISO text)."""
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
 
 
 def _clean(value: Any) -> Any:
@@ -429,56 +361,28 @@ class PriceStore:
         whose values differ are updated, identical rows are left alone. Securities that do not
         exist yet are created; every ticker written records `source` as its data source.
 
-        Rows go to a temporary staging table first so that one set-based statement counts
-        what changes (per ticker) and one performs the upsert, on SQLite and PostgreSQL alike.
+        The engine-specific bulk paths are in `bar_writer`: each counts per ticker the rows it
+        inserted or changed in the statement that writes them, and a ticker with no stored bar
+        yet takes a plain insert. `progress(done, total)` follows the rows sent.
         """
         total = len(bars)
         if total == 0:
             return UpsertResult(0, 0, 0, {}, self.data_version())
-        records = _records(bars)
-        tickers = sorted(bars["ticker"].unique())
+        columns = bar_columns(bars)
+        tickers = columns.tickers
         now = dt.datetime.now(dt.timezone.utc)
-        staging = _staging_table()
-        changed = " OR ".join(f"b.{c} IS DISTINCT FROM s.{c}" for c in _BAR_FIELDS)
-        excluded = " OR ".join(f"daily_bars.{c} IS DISTINCT FROM excluded.{c}" for c in _BAR_FIELDS)
-        cols = ", ".join(BAR_COLUMNS)
-        sets = ", ".join(f"{c} = excluded.{c}" for c in _BAR_FIELDS)
-        # Identifiers below are this module's constants; every value is a bound parameter or
-        # comes from the staging table.
-        count_changed = (
-            f"SELECT s.ticker, COUNT(*), MIN(s.date) FROM {staging.name} s "  # nosec B608
-            "LEFT JOIN daily_bars b ON b.ticker = s.ticker AND b.date = s.date "
-            f"WHERE b.ticker IS NULL OR {changed} GROUP BY s.ticker"
-        )
-        # `WHERE true` resolves SQLite's INSERT ... SELECT ... ON CONFLICT ambiguity.
-        upsert = (
-            f"INSERT INTO daily_bars ({cols}) SELECT {cols} FROM {staging.name} "  # nosec B608
-            f"WHERE true ON CONFLICT (ticker, date) DO UPDATE SET {sets} WHERE {excluded}"
-        )
         with self.engine.begin() as conn:
-            staging.create(conn)
-            try:
-                for start in range(0, total, UPSERT_CHUNK):
-                    _stage(conn, staging.name, records[start : start + UPSERT_CHUNK])
-                    if progress is not None:
-                        progress(min(start + UPSERT_CHUNK, total), total)
-                existing = set(
-                    conn.execute(
-                        select(Security.ticker).where(Security.ticker.in_(tickers))
-                    ).scalars()
+            existing = set(
+                conn.execute(select(Security.ticker).where(Security.ticker.in_(tickers))).scalars()
+            )
+            missing = [t for t in tickers if t not in existing]
+            if missing:
+                conn.execute(
+                    insert(Security),
+                    [{"ticker": t, "is_fixed_income": False} for t in missing],
                 )
-                missing = [t for t in tickers if t not in existing]
-                if missing:
-                    conn.execute(
-                        insert(Security),
-                        [{"ticker": t, "is_fixed_income": False} for t in missing],
-                    )
-                counted = conn.execute(text(count_changed)).all()
-                written = {t: int(n) for t, n, _ in counted}
-                first_changed = {t: _as_date(d) for t, _, d in counted}
-                conn.execute(text(upsert))
-            finally:
-                staging.drop(conn)
+            stored = tickers_with_bars(conn, [t for t in tickers if t in existing])
+            written, first_changed = write_bars(conn, columns, stored, progress)
             conn.execute(
                 update(Security)
                 .where(Security.ticker.in_(tickers))
