@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     # A score request waits at most this long for a score book being computed (the first one
     # after start-up, or after a data change), then answers 503 `scores_not_ready`.
     score_book_wait_seconds: float = Field(30.0, gt=0, le=600)
+    # Score books materialised in the database (backend/momentum/snapshots.py): a restart or a
+    # new replica starts from the newest instead of scoring the whole store; one is written
+    # after a full build and whenever the newest is this many data versions behind.
+    score_snapshots: bool = True
+    score_snapshot_every_versions: int = Field(20, ge=1, le=1_000_000)
     redis_url: str = ""
 
     # Request bodies (backend/api/body_limit.py): every route, and the CSV imports.

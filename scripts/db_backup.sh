@@ -22,9 +22,12 @@ file="${out_dir}/alphavelocity-${db_name:-db}-$(date -u +%Y%m%dT%H%M%SZ).sql.gz"
 tmp="${file}.partial"
 trap 'rm -f "$tmp"' EXIT
 
-# PG_EXEC is a command prefix, split into words on purpose.
+# PG_EXEC is a command prefix, split into words on purpose. The materialised score books
+# (score_snapshots) are derived data, gigabytes at scale: their rows are left out, and a
+# restored database scores its store again once.
 # shellcheck disable=SC2086
-${PG_EXEC:-} pg_dump --dbname="$url" --no-owner --no-privileges --format=plain | gzip -c >"$tmp"
+${PG_EXEC:-} pg_dump --dbname="$url" --no-owner --no-privileges --format=plain \
+  --exclude-table-data=score_snapshots | gzip -c >"$tmp"
 gzip -t "$tmp"
 mv "$tmp" "$file"
 log "backup of ${db_name} written to ${file} ($(wc -c <"$file") bytes)"

@@ -32,6 +32,9 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "environment": "test",
         "load_sample_on_empty": False,
         "redis_url": "",
+        # Off unless a test turns it on: one test's materialised book would otherwise be what
+        # the next test's process starts from (tests/unit/momentum/test_snapshots.py).
+        "score_snapshots": False,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

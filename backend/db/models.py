@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Text,
@@ -104,6 +105,20 @@ class DataChange(Base):
     data_version: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
     ticker: Mapped[str | None] = mapped_column(String(16))
     first_date: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class ScoreSnapshotPart(Base):
+    """One part of a score book materialised for a data version (migration 0009;
+    backend/momentum/snapshots.py): part 0 is the JSON header, the others arrays in `.npy`
+    form. `tag` names what computed the scores (model version and weights)."""
+
+    __tablename__ = "score_snapshots"
+
+    tag: Mapped[str] = mapped_column(String(120), primary_key=True)
+    data_version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    part: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), nullable=False)
+    payload: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
 
 
 # --------------------------------------------------------------------------- portfolios

@@ -61,6 +61,7 @@ from backend.momentum.schemas import (
     MomentumScore,
     TopResponse,
 )
+from backend.momentum.snapshots import SnapshotStore, snapshot_tag
 from backend.momentum.universes import ALL, not_a_member, universe_members
 from backend.reference.benchmarks import EQUITY_BENCHMARK, FIXED_INCOME_BENCHMARK
 
@@ -305,6 +306,12 @@ class MomentumService:
         self._building_since: float | None = None  # monotonic start of the build under way
         self.first_build_error: str | None = None
         self.last_build: BuildReport | None = None
+        # Books materialised in the database, shared by replicas and restarts (snapshots.py).
+        self.snapshots = SnapshotStore(store.engine) if settings.score_snapshots else None
+        self.snapshot_every = settings.score_snapshot_every_versions
+        self._snapshot_tag = snapshot_tag(self.weights)
+        self._snapshot_version: int | None = None  # the newest this process read or wrote
+        self._saver: threading.Thread | None = None
 
     def start_first_build(self, then: Callable[[], None] | None = None) -> threading.Thread:
         """Compute the first score book in a thread, so the process answers (health, pages,
@@ -361,11 +368,15 @@ class MomentumService:
         return book
 
     def _build(self, old: ScoreBook | None = None) -> ScoreBook:
-        """The book of the store's data now: from `old` by recomputing only what the change
-        log names since its version (backend/momentum/incremental.py), else in full."""
+        """The book of the store's data now: from `old` (or, in a new process, from the newest
+        snapshot in the database) by recomputing only what the change log names since its
+        version (backend/momentum/incremental.py), else in full."""
         started = time.perf_counter()
-        book = self._update(old) if old is not None else None
         how = "incremental"
+        if old is None and self.snapshots is not None:
+            old = self._from_snapshot()
+            how = "snapshot"
+        book = self._update(old) if old is not None else None
         if book is None:
             how = "full"
             panel = self.store.load_panel()
@@ -381,7 +392,59 @@ class MomentumService:
             how,
             self.last_build.seconds,
         )
+        self._maybe_save(book)
         return book
+
+    def _from_snapshot(self) -> ScoreBook | None:
+        """The newest materialised book of these weights at or below the store's version."""
+        assert self.snapshots is not None
+        snap = self.snapshots.load(self._snapshot_tag, self.store.data_version())
+        if snap is None:
+            return None
+        self._snapshot_version = snap.data_version
+        p = snap.panel
+        panel = PricePanel(
+            close=p.close,
+            raw_close=p.raw_close,
+            volume=p.volume,
+            split=p.split,
+            securities=pd.DataFrame(index=pd.Index(snap.frames.tickers)),
+            data_version=snap.data_version,
+        )
+        return ScoreBook(panel, snap.frames, self.weights, {}, snap.benchmarks)
+
+    def _maybe_save(self, book: ScoreBook) -> None:
+        """Materialise `book` in a thread when the newest snapshot this process knows is
+        `snapshot_every` versions behind (or there is none): restarts and other replicas then
+        start from it. One save at a time; a failed save is logged and tried again later."""
+        if self.snapshots is None or (self._saver is not None and self._saver.is_alive()):
+            return
+        known = self._snapshot_version
+        if known is not None and book.data_version - known < self.snapshot_every:
+            return
+        snapshots, tag = self.snapshots, self._snapshot_tag
+
+        def save() -> None:
+            p = book.panel
+            try:
+                snapshots.save(
+                    book.data_version,
+                    tag,
+                    PanelFrames(p.close, p.raw_close, p.volume, p.split),
+                    book.frames,
+                    book.benchmarks,
+                )
+                self._snapshot_version = book.data_version
+            except Exception as exc:  # the scores are served all the same
+                log.warning("the score book could not be materialised", exc_info=exc)
+
+        self._saver = threading.Thread(target=save, name="score-snapshot", daemon=True)
+        self._saver.start()
+
+    def wait_for_snapshot(self, timeout: float | None = None) -> None:
+        """Wait for a materialisation under way (shutdown, tests)."""
+        if self._saver is not None:
+            self._saver.join(timeout)
 
     def _aliases(self) -> dict[str, str]:
         aliases: dict[str, str] = {}

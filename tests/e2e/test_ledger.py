@@ -21,7 +21,7 @@ except ImportError:  # the fixtures skip (or, in CI, fail) with the reason
 
 pytestmark = [pytest.mark.e2e]
 
-PASSWORD = "a-long-enough-passw0rd"
+PASSWORD = "a-long-enough-passw0rd"  # pragma: allowlist secret
 LEDGER = [
     {"date": "2020-06-01", "type": "DEPOSIT", "quantity": "10000"},
     {"date": "2020-06-02", "type": "BUY", "ticker": "NVDA", "quantity": "10", "price": "88"},

@@ -21,7 +21,7 @@ from tests.e2e.test_dashboard import column, number
 
 pytestmark = [pytest.mark.e2e]
 
-EMAIL, PASSWORD = "e2e-watcher@example.com", "a-long-enough-passw0rd"
+EMAIL, PASSWORD = "e2e-watcher@example.com", "a-long-enough-passw0rd"  # pragma: allowlist secret
 
 
 def test_momentum_watchlist_matches_the_api(page: Any, live_server: str, shots: Path) -> None:

@@ -115,3 +115,22 @@ def test_incremental_scoring_on_postgres_equals_a_full_rebuild(
     assert_same_frames(book.frames, fresh.book().frames)
     assert fresh.last_build is not None and fresh.last_build.how == "full"
     engine.dispose()
+
+
+def test_a_materialised_score_book_on_postgres(pg_url: str, sample_subset: pd.DataFrame) -> None:
+    """A snapshot written to PostgreSQL (bytea parts) is what a second process starts from."""
+    from backend.momentum.service import MomentumService
+    from tests.unit.momentum.test_incremental import assert_same_frames
+
+    engine = make_engine(pg_url)
+    upgrade_to_head(engine)
+    store = PriceStore(engine)
+    store.upsert_bars(sample_subset, "test")
+    first = MomentumService(store, make_settings(pg_url, score_snapshots=True))
+    built = first.book()
+    first.wait_for_snapshot(60)
+    second = MomentumService(store, make_settings(pg_url, score_snapshots=True))
+    loaded = second.book()
+    assert second.last_build is not None and second.last_build.how == "snapshot"
+    assert_same_frames(loaded.frames, built.frames)
+    engine.dispose()

@@ -34,7 +34,7 @@ from tests.support.server import replica_stack
 pytestmark = [pytest.mark.integration, pytest.mark.database]
 
 LOGIN_LIMIT = 6  # RATE_LIMIT_LOGIN of the stack below: 6 a minute per client address
-PASSWORD = "three replicas passphrase"  # noqa: S105 - a test user
+PASSWORD = "three replicas passphrase"  # noqa: S105  # pragma: allowlist secret
 # A change must be served by every replica within this long (issue 12's target).
 PROPAGATION_SECONDS = 2.0
 # The machine may be busy: a request's own time-out is generous (what is timed is above).
@@ -149,7 +149,7 @@ def test_rate_limits_count_across_replicas(stack: Stack) -> None:
     # another client address is not limited by them
     other = HTTP.post(
         f"{bases[0]}/api/v1/auth/login",
-        json={"email": "nobody@example.com", "password": "wrong"},
+        json={"email": "nobody@example.com", "password": "wrong"},  # pragma: allowlist secret
         headers=client_from("198.51.100.21"),
     )
     assert other.status_code == 401

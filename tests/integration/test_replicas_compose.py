@@ -27,9 +27,9 @@ from tests.pipeline.conftest import REPO, require_tool, run
 pytestmark = [pytest.mark.integration]
 
 COMPOSE_ENV = {
-    "POSTGRES_PASSWORD": "example-password",
-    "REDIS_PASSWORD": "example-redis",
-    "JWT_SECRET_KEY": "example-jwt-secret-0123456789abcdef",
+    "POSTGRES_PASSWORD": "example-password",  # pragma: allowlist secret
+    "REDIS_PASSWORD": "example-redis",  # pragma: allowlist secret
+    "JWT_SECRET_KEY": "example-jwt-secret-0123456789abcdef",  # pragma: allowlist secret
     "ADMIN_TOKEN": "example-admin",
 }
 # the three "containers" of the app service, and the network's DNS server
