@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -122,6 +122,9 @@ def _clean(value: Any) -> Any:
 
 
 _PANEL_COLUMNS = "date, ticker, close, adj_close, volume, split"
+PANEL_CHUNK = 250_000  # rows read at a time by load_panel
+# The panel's frames and the bar column each is read from.
+_WIDE = {"close": "adj_close", "raw_close": "close", "volume": "volume", "split": "split"}
 _IN_CHUNK = 500  # tickers per IN (...) list: well under SQLite's bound on parameters
 
 
@@ -129,11 +132,29 @@ def _raw_rows(conn: Connection, sql: str, params: dict[str, Any]) -> list[tuple[
     """Rows through SQLAlchemy's text() but read as plain tuples: several times faster than
     Row objects for the whole store."""
     result = conn.execute(text(sql), params)
-    rows = [tuple(r) for r in result.cursor.fetchall()] if result.cursor is not None else []
-    return rows
+    return list(result.cursor.fetchall()) if result.cursor is not None else []
 
 
-def _long_bars(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
+def _chunks(conn: Connection, sql: str) -> Iterator[list[Any]]:
+    """The rows of `sql` (constants only) `PANEL_CHUNK` at a time, as the driver's tuples. On
+    PostgreSQL a server-side cursor, so the server sends a chunk at a time; SQLite steps
+    through its result anyway."""
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    server_side = conn.dialect.name == "postgresql"
+    cursor = raw.cursor(name="av_load_panel") if server_side else raw.cursor()
+    try:
+        cursor.execute(sql)
+        while True:
+            rows = cursor.fetchmany(PANEL_CHUNK)
+            if not rows:
+                return
+            yield list(rows)
+    finally:
+        cursor.close()
+
+
+def _long_bars(rows: Sequence[Any]) -> pd.DataFrame:
     bars = pd.DataFrame(rows, columns=["date", "ticker", "close", "adj_close", "volume", "split"])
     bars["date"] = pd.to_datetime(bars["date"].astype(str), format="%Y-%m-%d")
     for column in ("close", "adj_close", "volume", "split"):
@@ -278,23 +299,38 @@ class PriceStore:
         ]
 
     def load_panel(self) -> PricePanel:
-        """All bars as dates x tickers frames. Days a ticker has no bar stay NaN."""
+        """All bars as dates x tickers frames. Days a ticker has no bar stay NaN.
+
+        Read in chunks of `PANEL_CHUNK` rows straight into the wide arrays, so memory holds the
+        panel and one chunk, not every row as a Python object (a few GB at 30 million bars)."""
         with self.engine.connect() as conn:
             version = read_data_version(conn)
-            bars = _long_bars(_raw_rows(conn, f"SELECT {_PANEL_COLUMNS} FROM daily_bars", {}))
+            tickers = pd.Index(
+                sorted(conn.execute(text("SELECT DISTINCT ticker FROM daily_bars")).scalars())
+            )
+            days = conn.execute(text("SELECT DISTINCT date FROM daily_bars")).scalars().all()
+            dates = pd.DatetimeIndex(
+                pd.to_datetime(pd.Series(days, dtype=object).astype(str), format="%Y-%m-%d")
+            ).sort_values()
+            shape = (len(dates), len(tickers))
+            wide = {name: np.full(shape, np.nan, order="F") for name in _WIDE}
+            for rows in _chunks(conn, f"SELECT {_PANEL_COLUMNS} FROM daily_bars"):
+                chunk = _long_bars(rows)
+                r = dates.get_indexer(pd.DatetimeIndex(chunk["date"]))
+                c = tickers.get_indexer(pd.Index(chunk["ticker"]))
+                for name, column in _WIDE.items():
+                    wide[name][r, c] = chunk[column].to_numpy()
             categories = read_snapshot(conn, version)
             securities = _securities_frame(conn, categories)
-        tickers = sorted(bars["ticker"].unique())
 
-        def wide(column: str) -> pd.DataFrame:
-            frame = bars.pivot(index="date", columns="ticker", values=column)
-            return frame.reindex(columns=tickers).astype("float64")
+        def frame(name: str) -> pd.DataFrame:
+            return pd.DataFrame(wide[name], index=dates, columns=tickers, copy=False)
 
         return PricePanel(
-            close=wide("adj_close"),
-            raw_close=wide("close"),
-            volume=wide("volume"),
-            split=wide("split"),
+            close=frame("close"),
+            raw_close=frame("raw_close"),
+            volume=frame("volume"),
+            split=frame("split"),
             securities=securities.reindex(tickers),
             data_version=version,
             categories=categories,
