@@ -178,9 +178,9 @@ def test_while_the_first_scores_are_computed_live_answers_ready_and_scores_say_5
     release = threading.Event()
     original = MomentumService._build
 
-    def slow_build(self: MomentumService) -> Any:
+    def slow_build(self: MomentumService, old: Any = None) -> Any:
         assert release.wait(30)
-        return original(self)
+        return original(self, old)
 
     monkeypatch.setattr(MomentumService, "_build", slow_build)
     app = create_app(make_settings(sample_db_url, score_book_wait_seconds=0.3))

@@ -41,8 +41,12 @@ export async function securityView(main, [raw], query, ctx) {
   } catch (e) {
     if (!ctx.alive()) return;
     clear(head, errorBox(e), el("p", "Try another ticker in the box at the top, or ", el("a", { href: "/app/", "data-nav": true }, "go back to the leaderboard"), "."));
-    // No data at all: there is nothing else to draw. Too short a history still has prices.
-    if (!(e instanceof ApiError) || e.code !== "insufficient_history") return;
+    // No data at all: there is nothing else to draw (nor the options section, which would
+    // only repeat that nothing is stored). Too short a history still has prices.
+    if (!(e instanceof ApiError) || e.code !== "insufficient_history") {
+      optionsBox.remove();
+      return;
+    }
   }
   if (!ctx.alive()) return;
 
