@@ -222,6 +222,7 @@ class RefreshScheduler:
         lock_ttl_seconds: float = 1800,
         warmup_tickers: Sequence[str] | None = None,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
+        after_refresh: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.provider = provider
@@ -235,6 +236,8 @@ class RefreshScheduler:
         # None: the default of each run, read from the database then (categories change).
         self.warmup_tickers = None if warmup_tickers is None else list(warmup_tickers)
         self._now = now
+        # Told (and not awaited) after a refresh wrote: the alert watcher evaluates at once.
+        self.after_refresh = after_refresh
         self._calendar: Any = None
         self._task: asyncio.Task[None] | None = None
         self.last_run: RunReport | None = None
@@ -332,6 +335,8 @@ class RefreshScheduler:
                 warm = await self.cache.warm(await self._warmup_tickers(), self.score_batch)
                 report.warmed, report.warm_failed = len(warm.warmed), len(warm.failed)
                 await self.lock.mark_done(name, DONE_TTL_SECONDS)
+                if self.after_refresh is not None and summary.updated:
+                    self.after_refresh()
         except Exception as exc:  # the loop must go on to the next session
             log.exception("scheduled refresh of session %s failed", session)
             report.outcome, report.reason = "failed", f"{type(exc).__name__}: {exc}"
@@ -407,6 +412,7 @@ def build_scheduler(
     service: MomentumService,
     cache: ScoreCache,
     metrics: Metrics | None,
+    after_refresh: Callable[[], None] | None = None,
 ) -> RefreshScheduler:
     """The scheduler of one app: the Redis lock when the cache is on Redis (replicas share
     it), else an in-process one. It only runs on its own after `start()`
@@ -429,4 +435,5 @@ def build_scheduler(
         delay_minutes=settings.refresh_delay_minutes,
         lock_ttl_seconds=settings.refresh_lock_ttl_seconds,
         warmup_tickers=tickers,
+        after_refresh=after_refresh,
     )

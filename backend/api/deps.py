@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from backend.alerts.service import AlertService
 from backend.api.score_cache import ScoreCache
 from backend.auth.deps import AdminUser as AdminUser  # noqa: F401 (re-exported)
 from backend.auth.deps import CurrentUser as CurrentUser  # noqa: F401 (re-exported)
@@ -88,3 +89,11 @@ PortfoliosDep = Annotated[PortfolioService, Depends(get_portfolios)]
 TransactionsDep = Annotated[TransactionService, Depends(get_transactions)]
 PortfolioViewsDep = Annotated[PortfolioViews, Depends(get_portfolio_views)]
 CategoriesDep = Annotated[CategoryService, Depends(get_categories)]
+
+
+def get_alerts(request: Request) -> AlertService:
+    service: AlertService = request.app.state.alerts
+    return service
+
+
+AlertsDep = Annotated[AlertService, Depends(get_alerts)]

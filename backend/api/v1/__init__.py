@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from backend.api.v1 import (
+    alerts,
     auth,
     cache,
     categories,
@@ -22,3 +23,4 @@ api_router.include_router(categories.router)
 api_router.include_router(portfolios.router)
 api_router.include_router(model_portfolio.router)
 api_router.include_router(prices.router)
+api_router.include_router(alerts.router)
