@@ -236,7 +236,11 @@ class AlertService:
     def _target_fields(self, s: Session, user_id: int, body: RuleIn) -> dict[str, Any]:
         if isinstance(body.target, PortfolioTarget):
             owned(s, user_id, body.target.portfolio_id)  # another user's: 404
-            return {"target_kind": "portfolio", "portfolio_id": body.target.portfolio_id}
+            return {
+                "target_kind": "portfolio",
+                "tickers": None,
+                "portfolio_id": body.target.portfolio_id,
+            }
         tickers = list(dict.fromkeys(str(normalize_ticker(t)) for t in body.target.tickers))
         most = self.settings.alert_tickers_max_per_rule
         if len(tickers) > most:
@@ -266,7 +270,6 @@ class AlertService:
                 enabled=body.enabled,
                 created_at=stamp,
                 updated_at=stamp,
-                tickers=None,
                 **self._target_fields(s, user_id, body),
             )
             s.add(row)
