@@ -515,15 +515,14 @@ class AlertService:
             )
             s.flush()  # the once-per-version claim first: a loser stops here
             users = sorted({rule.user_id for rule, _ in found})
-            hooks = dict(
-                s.execute(
+            hooks: dict[int, str] = {
+                user_id: url
+                for user_id, url in s.execute(
                     select(AlertWebhook.user_id, AlertWebhook.url).where(
                         AlertWebhook.user_id.in_(users)
                     )
                 )
-                .tuples()
-                .all()
-            )
+            }
             delivery_of: dict[int, AlertDelivery] = {}
             for user_id, url in hooks.items():
                 delivery = AlertDelivery(
