@@ -4,6 +4,7 @@ import { leaderboardView } from "./leaderboard.js";
 import { securityView } from "./security.js";
 import { modelPortfolioView, myPortfoliosView, myPortfolioView } from "./portfolio.js";
 import { opsView } from "./ops.js";
+import { alertsView } from "./alerts.js";
 import { el, clear, errorBox } from "./ui.js";
 
 const ROUTES = [
@@ -13,6 +14,7 @@ const ROUTES = [
   [/^\/app\/portfolios\/?$/, myPortfoliosView, "portfolios"],
   [/^\/app\/portfolios\/(\d+)\/?$/, myPortfolioView, "portfolios"],
   [/^\/app\/ops\/?$/, opsView, "ops"],
+  [/^\/app\/alerts\/?$/, alertsView, "alerts"],
 ];
 
 const main = document.getElementById("main");
