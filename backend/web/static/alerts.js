@@ -164,7 +164,7 @@ function ruleForm(portfolios, ctx) {
 
 async function drawWebhook(box, ctx) {
   await load(box, api("/api/v1/alerts/webhook", { authed: true }), (w) => {
-    const url = el("input", { name: "url", type: "url", maxlength: "2048", placeholder: "https://hooks.slack.com/services/…", value: w.url || "" });
+    const url = el("input", { name: "url", type: "url", maxlength: "2048", placeholder: "a Slack incoming-webhook URL", value: w.url || "" });
     const status = el("div#webhook-status", { "aria-live": "polite" });
     box.append(el("h2#webhook-h", "Webhook"),
       el("p.meta#webhook-current", w.url ? `Alerts are posted to ${w.url}` : "No webhook: alerts are only listed here."),
