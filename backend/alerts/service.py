@@ -223,7 +223,8 @@ class AlertService:
         self.momentum = momentum
         self.transactions = TransactionService(engine)
         self.settings = settings
-        self.resolver = resolver
+        # Name lookups (at configuration and before each post) wait at most the post's time-out.
+        self.resolver = webhooks.bounded(resolver, settings.alert_webhook_timeout_seconds)
         # Deliveries run here, never in an evaluation's or a request's thread.
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="alert-webhook")
         self.pending: list[Future[None]] = []

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any, Callable
 from urllib.parse import urlsplit, urlunsplit
@@ -57,6 +59,24 @@ def resolve(host: str, port: int) -> list[str]:
     """Every address `host` resolves to (getaddrinfo, TCP)."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return sorted({str(info[4][0]) for info in infos})
+
+
+# getaddrinfo has no time-out of its own: it runs here, and a caller waits a bounded time.
+_DNS_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="webhook-dns")
+
+
+def bounded(resolver: Resolver, seconds: float) -> Resolver:
+    """`resolver`, waited on at most `seconds` (then OSError: the name is refused as not
+    resolvable, and the lookup left running ends by itself)."""
+
+    def run(host: str, port: int) -> list[str]:
+        future = _DNS_POOL.submit(resolver, host, port)
+        try:
+            return future.result(timeout=seconds)
+        except FutureTimeout:
+            raise OSError(f"no answer within {seconds:g} s") from None
+
+    return run
 
 
 def address_problem(address: str) -> str | None:

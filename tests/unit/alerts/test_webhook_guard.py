@@ -3,6 +3,8 @@ plain http in production; a public literal passes without any connection or reso
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from backend.alerts import webhooks
@@ -134,3 +136,17 @@ def test_delivery_rechecks_the_name_and_never_connects_to_a_rebound_address() ->
 def test_slack_body_caps_the_lines() -> None:
     body = webhooks.slack_body([f"line {i}" for i in range(5)], "head", most=3)
     assert body == {"text": "head\n• line 0\n• line 1\n• line 2\n… and 2 more"}
+
+
+def test_a_name_lookup_that_hangs_is_refused_in_bounded_time() -> None:
+    release = threading.Event()
+
+    def hangs(host: str, port: int) -> list[str]:
+        release.wait(30)
+        return ["93.184.216.34"]
+
+    try:
+        err = refused("https://slow.example.com/", resolver=webhooks.bounded(hangs, 0.2))
+    finally:
+        release.set()
+    assert err.rule == "resolvable" and "no answer within 0.2 s" in err.message
