@@ -48,7 +48,7 @@ class RuleIn(RequestModel):
     level: float | None = Field(
         None, ge=0, le=100, description="the score level of a crossing (0-100); else absent"
     )
-    enabled: bool = True
+    enabled: bool = Field(True, strict=True)  # true or false, not 0 or "yes"
 
     @model_validator(mode="after")
     def _level_suits_condition(self) -> "RuleIn":

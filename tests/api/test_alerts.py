@@ -333,6 +333,8 @@ def test_rule_crud_and_ownership(client: TestClient, api: Api) -> None:
         {"target": {"kind": "watchlist", "watchlist_id": 1}},
         {"target": {"kind": "portfolio"}},
         {"extra": 1},
+        {"enabled": 0},  # a boolean is true or false
+        {"enabled": "yes"},
     ],
 )
 def test_rule_validation(client: TestClient, api: Api, over: dict[str, Any]) -> None:
