@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from backend.alerts.rules import NEEDS_LEVEL, Condition, level_problem
 from backend.reference.tickers import TICKER_PATTERN
@@ -17,6 +18,13 @@ CONDITIONS = (
     "rating_change; score_crosses_above / score_crosses_below (need `level`, 0-100); "
     "enters_top_quintile / leaves_top_quintile (percentile 80 in universe `all`)"
 )
+
+
+def _not_a_boolean(value: Any) -> Any:
+    """`value` unchanged unless it is true or false, which pydantic would read as 1 or 0."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("int_type", "a boolean is not a number")
+    return value
 
 
 class TickersTarget(RequestModel):
@@ -32,7 +40,7 @@ class PortfolioTarget(RequestModel):
     """The open positions of one of your portfolios, as they are at each evaluation."""
 
     kind: Literal["portfolio"]
-    portfolio_id: int = Field(ge=1, le=2**31 - 1)
+    portfolio_id: Annotated[int, BeforeValidator(_not_a_boolean), Field(ge=1, le=2**31 - 1)]
 
 
 # Told apart by `kind` (a plain union: RequestModel's text check runs before any field, which
@@ -45,8 +53,13 @@ class RuleIn(RequestModel):
     name: SafeStr = Field(min_length=1, max_length=100)
     target: RuleTarget
     condition: Condition = Field(description=CONDITIONS)
+    # strict: a JSON number only (false is not 0, "50" is not 50).
     level: float | None = Field(
-        None, ge=0, le=100, description="the score level of a crossing (0-100); else absent"
+        None,
+        ge=0,
+        le=100,
+        strict=True,
+        description="the score level of a crossing (0-100); else absent",
     )
     enabled: bool = Field(True, strict=True)  # true or false, not 0 or "yes"
 

@@ -335,6 +335,9 @@ def test_rule_crud_and_ownership(client: TestClient, api: Api) -> None:
         {"extra": 1},
         {"enabled": 0},  # a boolean is true or false
         {"enabled": "yes"},
+        {"level": False},
+        {"level": "50"},
+        {"target": {"kind": "portfolio", "portfolio_id": True}},
     ],
 )
 def test_rule_validation(client: TestClient, api: Api, over: dict[str, Any]) -> None:
