@@ -40,7 +40,8 @@ class PortfolioTarget(RequestModel):
     """The open positions of one of your portfolios, as they are at each evaluation."""
 
     kind: Literal["portfolio"]
-    portfolio_id: Annotated[int, BeforeValidator(_not_a_boolean), Field(ge=1, le=2**31 - 1)]
+    # The validator after the bounds, or the schema loses them.
+    portfolio_id: Annotated[int, Field(ge=1, le=2**31 - 1), BeforeValidator(_not_a_boolean)]
 
 
 # Told apart by `kind` (a plain union: RequestModel's text check runs before any field, which
