@@ -131,6 +131,17 @@ class Settings(BaseSettings):
     options_max_expiries: int = Field(16, ge=1, le=60)
     options_snapshot_max_tickers: int = Field(20, ge=1, le=500)
     options_scheduled_snapshots: bool = True
+    # Alerts (backend/alerts): limits per user, how often the data version is looked at
+    # (0: only when a scheduled refresh pokes), and the webhooks: private/loopback targets
+    # refused unless allowed (tests, a receiver on your own network), time-out of one post,
+    # retries with exponential back-off (ALERT_WEBHOOK_BACKOFF_SECONDS x 1, 2, 4, ...).
+    alert_rules_max_per_user: int = Field(50, ge=1, le=10_000)
+    alert_tickers_max_per_rule: int = Field(100, ge=1, le=500)
+    alert_evaluation_interval_seconds: float = Field(30.0, ge=0, le=86_400)
+    alert_webhook_allow_private: bool = False
+    alert_webhook_timeout_seconds: float = Field(5.0, gt=0, le=60)
+    alert_webhook_retries: int = Field(3, ge=0, le=10)
+    alert_webhook_backoff_seconds: float = Field(1.0, ge=0, le=60)
 
     # Authentication (backend/auth): the JWT signing secret, token lifetimes, Argon2 cost.
     # In production the service refuses to start unless JWT_SECRET_KEY (and ADMIN_TOKEN, when

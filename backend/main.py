@@ -13,6 +13,8 @@ from typing import AsyncIterator
 from fastapi import FastAPI
 
 from backend import __version__
+from backend.alerts.service import AlertService
+from backend.alerts.watcher import AlertWatcher
 from backend.api import health, status
 from backend.api.body_limit import BodyLimit
 from backend.api.errors import CatchAllMiddleware, install_error_handlers
@@ -70,8 +72,12 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
     metrics.cache = cache
     on_demand = OnDemandFetcher(store, momentum.provider, settings, cache.backend)
     options = OptionsService(OptionStore(engine), store, settings, build_options_provider(settings))
+    alerts = AlertService(engine, momentum, settings)
+    watcher = AlertWatcher(alerts, settings.alert_evaluation_interval_seconds)
     # Watchlists (when added) pass their ticker source here: option_ticker_sources=[...].
-    scheduler = build_scheduler(settings, store, momentum, cache, metrics, options)
+    scheduler = build_scheduler(
+        settings, store, momentum, cache, metrics, options, after_refresh=watcher.poke
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -91,6 +97,8 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
         await cache.start()
         if settings.scheduler_enabled:
             scheduler.start()
+        # Rules are evaluated after every data change (ALERT_EVALUATION_INTERVAL_SECONDS).
+        watcher.start()
         # What exists now (modules) and the first score book live as long as the process: keep
         # them out of the cyclic collector's scans, or each full collection (about 0.1-0.2 s
         # for ~230k objects) stalls every request in flight.
@@ -104,6 +112,8 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
         yield
         gc.unfreeze()
         await scheduler.stop()
+        await watcher.stop()
+        alerts.close()
         on_demand.close()
         await cache.close()
         engine.dispose()
@@ -129,6 +139,8 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
     app.state.on_demand = on_demand
     app.state.metrics = metrics
     app.state.scheduler = scheduler
+    app.state.alerts = alerts
+    app.state.alert_watcher = watcher
     app.state.portfolios = PortfolioService(engine)
     app.state.options = options
     app.state.transactions = TransactionService(engine)

@@ -230,6 +230,7 @@ class RefreshScheduler:
         warmup_tickers: Sequence[str] | None = None,
         option_snapshots: Callable[[], SnapshotOutcome] | None = None,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
+        after_refresh: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.provider = provider
@@ -246,6 +247,8 @@ class RefreshScheduler:
         # locked run: one replica takes them, as for prices.
         self.option_snapshots = option_snapshots
         self._now = now
+        # Told (and not awaited) after a refresh wrote: the alert watcher evaluates at once.
+        self.after_refresh = after_refresh
         self._calendar: Any = None
         self._task: asyncio.Task[None] | None = None
         self.last_run: RunReport | None = None
@@ -344,6 +347,8 @@ class RefreshScheduler:
                 report.warmed, report.warm_failed = len(warm.warmed), len(warm.failed)
                 await self._take_option_snapshots(report)
                 await self.lock.mark_done(name, DONE_TTL_SECONDS)
+                if self.after_refresh is not None and summary.updated:
+                    self.after_refresh()
         except Exception as exc:  # the loop must go on to the next session
             log.exception("scheduled refresh of session %s failed", session)
             report.outcome, report.reason = "failed", f"{type(exc).__name__}: {exc}"
@@ -435,6 +440,7 @@ def build_scheduler(
     metrics: Metrics | None,
     options: OptionsService | None = None,
     option_ticker_sources: Sequence[TickerSource] = (),
+    after_refresh: Callable[[], None] | None = None,
 ) -> RefreshScheduler:
     """The scheduler of one app: the Redis lock when the cache is on Redis (replicas share
     it), else an in-process one. It only runs on its own after `start()`
@@ -464,4 +470,5 @@ def build_scheduler(
             if options is None or not settings.options_scheduled_snapshots
             else lambda: options.take_snapshots(options_universe(store, option_ticker_sources))
         ),
+        after_refresh=after_refresh,
     )

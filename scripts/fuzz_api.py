@@ -127,9 +127,10 @@ def run_schemathesis(base: str, token: str, who: str, args: argparse.Namespace) 
         f"{base}/openapi.json",
         "--checks",
         "all",
-        # Replaced by positive_data_acceptance_beyond_schema (schemathesis.toml says why).
+        # Replaced by positive_data_acceptance_beyond_schema and
+        # ensure_resource_availability_of_the_path (schemathesis.toml says why).
         "--exclude-checks",
-        "positive_data_acceptance",
+        "positive_data_acceptance,ensure_resource_availability",
         "--phases",
         "examples,coverage,fuzzing,stateful",
         "--max-examples",

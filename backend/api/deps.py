@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from backend.alerts.service import AlertService
 from backend.api.score_cache import ScoreCache
 from backend.auth.deps import AdminUser as AdminUser  # noqa: F401 (re-exported)
 from backend.auth.deps import CurrentUser as CurrentUser  # noqa: F401 (re-exported)
@@ -132,3 +133,11 @@ def get_analytics(request: Request) -> PortfolioAnalytics:
 
 
 AnalyticsDep = Annotated[PortfolioAnalytics, Depends(get_analytics)]
+
+
+def get_alerts(request: Request) -> AlertService:
+    service: AlertService = request.app.state.alerts
+    return service
+
+
+AlertsDep = Annotated[AlertService, Depends(get_alerts)]

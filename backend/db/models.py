@@ -307,3 +307,113 @@ class WatchlistItem(Base):
     added_score: Mapped[float | None] = mapped_column(Float)
     added_score_date: Mapped[dt.date | None] = mapped_column(Date)
     added_note: Mapped[str | None] = mapped_column(Text)
+
+
+# --------------------------------------------------------------------------- alerts
+
+
+class AlertRule(Base):
+    """A user's alert rule: a condition (backend/alerts/rules.py) on a target, either a list of
+    tickers (`tickers`, comma-separated) or the holdings of one of the user's portfolios
+    (`portfolio_id`; deleting the portfolio deletes its rules)."""
+
+    __tablename__ = "alert_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    target_kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    tickers: Mapped[str | None] = mapped_column(Text)
+    portfolio_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("portfolios.id", ondelete="CASCADE"), index=True
+    )
+    condition: Mapped[str] = mapped_column(String(32), nullable=False)
+    level: Mapped[float | None] = mapped_column(Float)
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class AlertWebhook(Base):
+    """The webhook a user's firings are posted to (one per user)."""
+
+    __tablename__ = "alert_webhooks"
+
+    user_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    url: Mapped[str] = mapped_column(String(2048), nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class AlertEvaluation(Base):
+    """One evaluation of every rule, at one data version. The primary key makes it once per
+    version; `previous_version` is unique too, so evaluations form one chain and no change
+    between two versions is ever reported by two evaluations (replicas racing)."""
+
+    __tablename__ = "alert_evaluations"
+
+    data_version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    previous_version: Mapped[int] = mapped_column(Integer, nullable=False, unique=True)
+    reference_date: Mapped[dt.date | None] = mapped_column(Date)
+    last_date: Mapped[dt.date | None] = mapped_column(Date)
+    rules: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    firings: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    evaluated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class AlertDelivery(Base):
+    """One webhook post: the firings of one user at one data version, and how it went."""
+
+    __tablename__ = "alert_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    data_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    url: Mapped[str] = mapped_column(String(2048), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)  # pending, delivered, failed
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AlertFiring(Base):
+    """A rule that fired for one ticker at one data version: both states compared."""
+
+    __tablename__ = "alert_firings"
+    __table_args__ = (
+        UniqueConstraint("rule_id", "data_version", "ticker", name="uq_alert_firings_once"),
+        Index("ix_alert_firings_user_id", "user_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    rule_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("alert_rules.id", ondelete="CASCADE"), nullable=False
+    )
+    user_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    data_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    ticker: Mapped[str] = mapped_column(String(16), nullable=False)
+    condition: Mapped[str] = mapped_column(String(32), nullable=False)
+    level: Mapped[float | None] = mapped_column(Float)
+    message: Mapped[str] = mapped_column(String(500), nullable=False)
+    previous_date: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    previous_score: Mapped[float] = mapped_column(Float, nullable=False)
+    previous_rating: Mapped[str] = mapped_column(String(32), nullable=False)
+    previous_percentile: Mapped[float | None] = mapped_column(Float)
+    current_date: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    current_score: Mapped[float] = mapped_column(Float, nullable=False)
+    current_rating: Mapped[str] = mapped_column(String(32), nullable=False)
+    current_percentile: Mapped[float | None] = mapped_column(Float)
+    delivery_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("alert_deliveries.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    read_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

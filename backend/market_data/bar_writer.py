@@ -26,7 +26,6 @@ between the check and the insert.
 from __future__ import annotations
 
 import datetime as dt
-
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Any, Callable

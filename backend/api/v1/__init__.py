@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from backend.api.v1 import (
+    alerts,
     auth,
     cache,
     categories,
@@ -31,3 +32,4 @@ api_router.include_router(model_portfolio.router)
 api_router.include_router(prices.router)
 api_router.include_router(options.router)
 api_router.include_router(watchlists.router)
+api_router.include_router(alerts.router)

@@ -7,6 +7,7 @@ import { opsView } from "./ops.js";
 import { watchlistView } from "./watchlist.js";
 import { compareView } from "./compare.js";
 import { strategyView } from "./strategy.js";
+import { alertsView } from "./alerts.js";
 import { el, clear, errorBox } from "./ui.js";
 
 const ROUTES = [
@@ -19,6 +20,7 @@ const ROUTES = [
   [/^\/app\/compare\/?$/, compareView, "compare"],
   [/^\/app\/strategy\/?$/, strategyView, "strategy"],
   [/^\/app\/ops\/?$/, opsView, "ops"],
+  [/^\/app\/alerts\/?$/, alertsView, "alerts"],
 ];
 
 const main = document.getElementById("main");

@@ -1,0 +1,1 @@
+"""Alerts: users' rules on score changes, evaluated once per data version, with webhooks."""
