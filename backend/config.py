@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     watchlist_max_lists: int = Field(20, ge=1, le=1000)
     watchlist_max_tickers: int = Field(100, ge=1, le=1000)
     watchlist_name_max_length: int = Field(60, ge=1, le=100)
+    # How long an Idempotency-Key of a portfolio write is remembered (its repeat answered with
+    # the first answer); past it the key is as if never used (backend/portfolios/idempotency.py).
+    idempotency_key_hours: int = Field(24, ge=1, le=720)
 
     # Load the shipped offline sample when the store is empty at start-up.
     load_sample_on_empty: bool = True

@@ -41,6 +41,7 @@ from backend.options.service import OptionsService
 from backend.options.store import OptionStore
 from backend.portfolios.categories import CategoryService
 from backend.portfolios.comparison import PortfolioAnalytics
+from backend.portfolios.idempotency import IdempotencyService
 from backend.portfolios.momentum_watchlist import MomentumWatchlist
 from backend.portfolios.quotes import QuoteService
 from backend.portfolios.service import PortfolioService
@@ -144,6 +145,7 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
     app.state.portfolios = PortfolioService(engine)
     app.state.options = options
     app.state.transactions = TransactionService(engine)
+    app.state.idempotency = IdempotencyService(engine, settings.idempotency_key_hours)
     app.state.categories = CategoryService(engine, store.categories)
     app.state.portfolio_views = PortfolioViews(
         app.state.portfolios,

@@ -1,12 +1,14 @@
 """The replica drill: a bounded load through nginx while one replica is SIGKILLed and restarted.
 
 Reads (scores, top, batch) and writes (a DEPOSIT of 1 per request, by one logged-in user to a
-portfolio per client, each with its own note as an idempotency marker) go through nginx for
-`duration` seconds from `concurrency` clients. At `kill_at` of the way one replica is killed
-with SIGKILL, started again a second later, and waited for. Afterwards every transaction of the
-portfolios is read back:
-each acknowledged write must be there exactly once (none lost, none doubled), and a write that
-failed at most once (nginx never sends a POST that reached one replica to another).
+portfolio per client, each with its own note, which is also its `Idempotency-Key`) go through
+nginx for `duration` seconds from `concurrency` clients. At `kill_at` of the way one replica is
+killed with SIGKILL, started again a second later, and waited for. A write is sent as a
+well-behaved client sends one: with its key, and, when it gets no answer or a 5xx, sent again
+with the same key (at most WRITE_ATTEMPTS tries, backing off); it counts as failed only when
+the last try fails. (nginx itself sends a keyed write on to the next replica when one dies.)
+Afterwards every transaction of the portfolios is read back: each acknowledged write must be
+there exactly once (none lost, none doubled), and a write that failed at most once.
 """
 
 from __future__ import annotations
@@ -21,6 +23,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from tenacity import (
+    AsyncRetrying,
+    RetryError,
+    retry_if_exception_type,
+    retry_if_result,
+    stop_after_attempt,
+    wait_exponential,
+)
 
 from scripts.replicas_stack import Stack
 
@@ -29,6 +39,10 @@ READS = ("score", "top", "batch")
 WRITE = "write"
 # how often each kind is drawn
 MIX = {"score": 4, "top": 2, "batch": 2, WRITE: 2}
+# A write that gets no answer or a 5xx is sent again with the same Idempotency-Key: this many
+# tries in all, 0.2, 0.4, 0.8 s apart (doubling, at most 2 s), about 1.4 s of waiting in all.
+WRITE_ATTEMPTS = 4
+RETRY_STATUSES = frozenset({500, 502, 503, 504})
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -47,6 +61,8 @@ class Outcome:
     status: int | None  # None: no HTTP answer at all (connection error, time-out)
     seconds: float
     note: str | None = None
+    attempts: int = 1
+    replayed: bool = False  # answered `Idempotent-Replayed: true` (stored by an earlier try)
 
     @property
     def ok(self) -> bool:
@@ -107,6 +123,16 @@ class DrillReport:
         return sum(1 for o in self.of((WRITE,)) if not o.ok)
 
     @property
+    def retried_writes(self) -> int:
+        """Writes the client had to send more than once."""
+        return sum(1 for o in self.of((WRITE,)) if o.attempts > 1)
+
+    @property
+    def replayed_writes(self) -> int:
+        """Writes answered from an earlier try's stored answer (by nginx's retry or ours)."""
+        return sum(1 for o in self.of((WRITE,)) if o.replayed)
+
+    @property
     def failed_write_ratio(self) -> float:
         writes = len(self.of((WRITE,)))
         return self.failed_writes / writes if writes else math.nan
@@ -141,6 +167,40 @@ async def _session(
     securities.raise_for_status()
     tickers = [s["ticker"] for s in securities.json()["securities"]]
     return auth, ids, tickers
+
+
+def _should_retry(response: httpx.Response | None) -> bool:
+    return response is not None and response.status_code in RETRY_STATUSES
+
+
+async def send_write(
+    client: httpx.AsyncClient, url: str, body: dict[str, Any], headers: dict[str, str]
+) -> tuple[int | None, int, bool]:
+    """POST a keyed write, sending it again with the same key while it gets no answer or a
+    5xx (at most WRITE_ATTEMPTS tries): the last status (None: no answer), the tries, and
+    whether the answer was a replay."""
+    tries = 0
+    last: httpx.Response | None = None  # the last try's answer (None: it had none)
+    retrying = AsyncRetrying(
+        stop=stop_after_attempt(WRITE_ATTEMPTS),
+        wait=wait_exponential(multiplier=0.2, max=2),
+        retry=retry_if_exception_type(httpx.TransportError) | retry_if_result(_should_retry),
+        reraise=True,
+    )
+    try:
+        async for attempt in retrying:
+            tries += 1
+            last = None
+            with attempt:
+                last = await client.post(url, json=body, headers=headers)
+            # tenacity's way of retrying on a result: hand it the answer
+            if attempt.retry_state.outcome is not None and not attempt.retry_state.outcome.failed:
+                attempt.retry_state.set_result(last)
+    except (httpx.TransportError, RetryError):
+        pass  # the tries are spent: the last one's answer (or none) is the outcome
+    if last is None:
+        return None, tries, False
+    return last.status_code, tries, last.headers.get("Idempotent-Replayed") == "true"
 
 
 async def _stored_notes(client: httpx.AsyncClient, auth: dict[str, str], pid: int) -> list[str]:
@@ -185,6 +245,7 @@ async def run_drill(
         async def one(rng: random.Random, pid: int) -> None:
             kind = rng.choice(kinds)
             note = None
+            attempts, replayed = 1, False
             t0 = time.perf_counter()
             try:
                 if kind == "score":
@@ -199,13 +260,19 @@ async def run_drill(
                     sequence[0] += 1
                     note = f"drill-{run}-{sequence[0]}"
                     body = {"date": "2020-01-02", "type": "DEPOSIT", "quantity": 1, "note": note}
-                    r = await client.post(
-                        f"/api/v1/portfolios/{pid}/transactions", json=body, headers=auth
+                    status, attempts, replayed = await send_write(
+                        client,
+                        f"/api/v1/portfolios/{pid}/transactions",
+                        body,
+                        {**auth, "Idempotency-Key": note},
                     )
-                status: int | None = r.status_code
+                if kind != WRITE:
+                    status = r.status_code
             except httpx.TransportError:
                 status = None
-            outcomes.append(Outcome(kind, status, time.perf_counter() - t0, note))
+            outcomes.append(
+                Outcome(kind, status, time.perf_counter() - t0, note, attempts, replayed)
+            )
 
         async def worker(i: int) -> None:
             rng = random.Random(seed * 1000 + i)  # noqa: S311 - a load mix, not a secret

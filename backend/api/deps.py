@@ -17,6 +17,7 @@ from backend.momentum.service import MomentumService
 from backend.options.service import OptionsService
 from backend.portfolios.categories import CategoryService
 from backend.portfolios.comparison import PortfolioAnalytics
+from backend.portfolios.idempotency import IdempotencyService
 from backend.portfolios.momentum_watchlist import MomentumWatchlist
 from backend.portfolios.service import PortfolioService
 from backend.portfolios.strategy_service import StrategyService
@@ -91,7 +92,13 @@ def get_categories(request: Request) -> CategoryService:
     return service
 
 
+def get_idempotency(request: Request) -> IdempotencyService:
+    service: IdempotencyService = request.app.state.idempotency
+    return service
+
+
 PortfoliosDep = Annotated[PortfolioService, Depends(get_portfolios)]
+IdempotencyDep = Annotated[IdempotencyService, Depends(get_idempotency)]
 TransactionsDep = Annotated[TransactionService, Depends(get_transactions)]
 PortfolioViewsDep = Annotated[PortfolioViews, Depends(get_portfolio_views)]
 CategoriesDep = Annotated[CategoryService, Depends(get_categories)]

@@ -417,3 +417,32 @@ class AlertFiring(Base):
     )
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     read_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# --------------------------------------------------------------------------- idempotency
+
+
+class IdempotencyKey(Base):
+    """A write sent with an `Idempotency-Key` header and the answer it got, so a repeat of the
+    same request is answered the same without writing again (backend/portfolios/idempotency.py).
+    Written in the write's own transaction: a key exists exactly when its write committed.
+    One key per user (the unique index is what decides between concurrent duplicates)."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (
+        Index("uq_idempotency_keys_user_key", "user_id", "key", unique=True),
+        Index("ix_idempotency_keys_expires_at", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    key: Mapped[str] = mapped_column(String(255), nullable=False)
+    # "POST /portfolios/12/transactions": a key names one request to one route
+    route: Mapped[str] = mapped_column(String(200), nullable=False)
+    request_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    status: Mapped[int] = mapped_column(Integer, nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)

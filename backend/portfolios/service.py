@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import CursorResult, Engine, delete, func, select, update
 from sqlalchemy.orm import Session
@@ -19,6 +19,9 @@ from sqlalchemy.orm import Session
 from backend.db.engine import make_session_factory
 from backend.db.models import Portfolio, Transaction
 from backend.errors import InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from backend.portfolios.idempotency import Claim
 
 
 def now() -> dt.datetime:
@@ -93,19 +96,29 @@ class PortfolioService:
     def __init__(self, engine: Engine) -> None:
         self.sessions = make_session_factory(engine)
 
-    def create(self, user_id: int, name: str) -> PortfolioInfo:
+    def create(
+        self, user_id: int, name: str, claim: Claim[PortfolioInfo] | None = None
+    ) -> PortfolioInfo:
+        """A new portfolio; with a `claim` (an Idempotency-Key), the key is stored in the same
+        transaction."""
         created = now()
+        clean = _check_name(name)
         with self.sessions() as s, s.begin():
+            if claim is not None:
+                claim.take(s)
             row = Portfolio(
                 user_id=user_id,
-                name=_check_name(name),
+                name=clean,
                 version=0,
                 created_at=created,
                 updated_at=created,
             )
             s.add(row)
             s.flush()
-            return _info(s, row)
+            info = _info(s, row)
+            if claim is not None:
+                claim.settle(s, info)
+            return info
 
     def list_portfolios(self, user_id: int) -> list[PortfolioInfo]:
         with self.sessions() as s:

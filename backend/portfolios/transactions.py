@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
@@ -22,6 +22,9 @@ from backend.errors import NotFound
 from backend.portfolios import csv_io, ledger
 from backend.portfolios.csv_io import ImportRejected
 from backend.portfolios.service import as_utc, lock, now, owned
+
+if TYPE_CHECKING:
+    from backend.portfolios.idempotency import Claim
 
 
 def latest_valid_date() -> dt.date:
@@ -173,18 +176,29 @@ class TransactionService:
             return [_ledger_tx(r) for r in _stored(s, portfolio_id)]
 
     def add_transactions(
-        self, user_id: int, portfolio_id: int, new: Sequence[NewTransaction]
+        self,
+        user_id: int,
+        portfolio_id: int,
+        new: Sequence[NewTransaction],
+        claim: Claim[list[TransactionInfo]] | None = None,
     ) -> list[TransactionInfo]:
-        """Validate and store transactions (all or none); the whole ledger is re-checked."""
+        """Validate and store transactions (all or none); the whole ledger is re-checked.
+        With a `claim` (an Idempotency-Key), the key is stored in the same transaction: taken
+        before the portfolio's lock, so a duplicate waits on the key, not on the ledger."""
         entries = [validate_new(tx, ref=f"new:{i}") for i, tx in enumerate(new)]
         with self.sessions() as s, s.begin():
+            if claim is not None:
+                claim.take(s)
             lock(s, user_id, portfolio_id)
             stored = _stored(s, portfolio_id)
             try:
                 ledger.replay([_ledger_tx(r) for r in stored] + entries)
             except ledger.LedgerError as err:
                 _explain(err, {r.id: r for r in stored}, "this transaction")
-            return [_info(r) for r in _insert(s, portfolio_id, entries)]
+            added = [_info(r) for r in _insert(s, portfolio_id, entries)]
+            if claim is not None:
+                claim.settle(s, added)
+            return added
 
     def list_transactions(
         self,

@@ -8,12 +8,20 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query, Request, Response
 
-from backend.api.deps import CurrentUser, PortfoliosDep, PortfolioViewsDep, TransactionsDep
+from backend.api.deps import (
+    CurrentUser,
+    IdempotencyDep,
+    PortfoliosDep,
+    PortfolioViewsDep,
+    TransactionsDep,
+)
 from backend.api.errors import beyond_schema, error_responses
+from backend.api.idempotency import IdempotencyKeyHeader, answer_write, keyed_answer
 from backend.api.v1.model_portfolio import MinTrade, NewCash
 from backend.auth.ratelimit import RateLimit
 from backend.errors import START_NOT_AFTER_END
 from backend.portfolios import csv_io, ledger
+from backend.portfolios.idempotency import REUSED
 from backend.portfolios.ledger import TxType
 from backend.portfolios.performance_inputs import STORED_DAYS
 from backend.portfolios.quotes import STORED_PRICES
@@ -69,12 +77,30 @@ def _out(p: PortfolioInfo) -> PortfolioOut:
 
 
 @router.post(
-    "", response_model=PortfolioOut, status_code=201, responses=error_responses(*_USER, 413)
+    "",
+    response_model=PortfolioOut,
+    status_code=201,
+    responses={**keyed_answer(201, "The new portfolio"), **error_responses(*_USER, 413)},
+    openapi_extra=beyond_schema(REUSED),
 )
 def create_portfolio(
-    body: PortfolioCreate, user: CurrentUser, service: PortfoliosDep
-) -> PortfolioOut:
-    return _out(service.create(user.id, body.name))
+    body: PortfolioCreate,
+    user: CurrentUser,
+    service: PortfoliosDep,
+    idempotency: IdempotencyDep,
+    key: IdempotencyKeyHeader = None,
+) -> PortfolioOut | Response:
+    """Create a portfolio. With an `Idempotency-Key`, at most once per key."""
+    return answer_write(
+        idempotency,
+        key,
+        user.id,
+        "POST /portfolios",
+        body,
+        201,
+        write=lambda claim: service.create(user.id, body.name, claim),
+        render=_out,
+    )
 
 
 @router.get("", response_model=list[PortfolioOut], responses=error_responses(*_USER))
@@ -114,22 +140,33 @@ def delete_portfolio(
     "/{portfolio_id}/transactions",
     response_model=TransactionOut,
     status_code=201,
-    responses=_BODY,
-    openapi_extra=beyond_schema(*ledger.HISTORY_RULES),
+    responses={**keyed_answer(201, "The transaction stored"), **_BODY},
+    openapi_extra=beyond_schema(*ledger.HISTORY_RULES, REUSED),
 )
 def add_transaction(
     portfolio_id: PortfolioId,
     body: Annotated[TransactionIn, Body(openapi_examples=TRANSACTION_EXAMPLES)],
     user: CurrentUser,
     service: TransactionsDep,
-) -> TransactionOut:
+    idempotency: IdempotencyDep,
+    key: IdempotencyKeyHeader = None,
+) -> TransactionOut | Response:
     """Add one transaction. The whole ledger is re-checked in date order: selling more than
     held, negative quantities/prices/fees, unknown types, future dates, a split ratio of 0,
     numbers past the bounds (6 decimal places, 999,999,999.999999) and derived amounts of
-    10**15 or more are refused with 422 naming the field and the rule; nothing is stored."""
+    10**15 or more are refused with 422 naming the field and the rule; nothing is stored.
+    With an `Idempotency-Key`, at most once per key."""
     new = NewTransaction(**body.model_dump())
-    (row,) = service.add_transactions(user.id, portfolio_id, [new])
-    return TransactionOut.model_validate(row)
+    return answer_write(
+        idempotency,
+        key,
+        user.id,
+        f"POST /portfolios/{portfolio_id}/transactions",
+        body,
+        201,
+        write=lambda claim: service.add_transactions(user.id, portfolio_id, [new], claim),
+        render=lambda rows: TransactionOut.model_validate(rows[0]),
+    )
 
 
 @router.get("/{portfolio_id}/transactions", response_model=TransactionPageOut, responses=_ONE)

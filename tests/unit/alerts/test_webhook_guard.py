@@ -94,7 +94,7 @@ def test_allow_private_lets_loopback_through() -> None:
     "url, rule",
     [
         ("ftp://93.184.216.34/", "scheme"),
-        ("http://user:pw@93.184.216.34/", "credentials"),
+        ("http://user:pw@93.184.216.34/", "credentials"),  # pragma: allowlist secret
         ("https:///path", "host"),
         ("https://exa mple.com/", "characters"),
         ("https://93.184.216.34:99999/", "syntax"),
