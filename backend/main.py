@@ -48,7 +48,7 @@ from backend.portfolios.service import PortfolioService
 from backend.portfolios.strategy_service import StrategyService
 from backend.portfolios.transactions import TransactionService
 from backend.portfolios.views import PortfolioViews
-from backend.portfolios.watchlists import Limits, WatchlistService
+from backend.portfolios.watchlists import Limits, WatchlistService, all_watched_tickers
 from backend.research.answers import ScoreAnswers
 from backend.research.service import ResearchService
 from backend.research.serving import ModelScores
@@ -75,9 +75,16 @@ def create_app(settings: Settings | None = None, provider: PriceProvider | None 
     options = OptionsService(OptionStore(engine), store, settings, build_options_provider(settings))
     alerts = AlertService(engine, momentum, settings)
     watcher = AlertWatcher(alerts, settings.alert_evaluation_interval_seconds)
-    # Watchlists (when added) pass their ticker source here: option_ticker_sources=[...].
     scheduler = build_scheduler(
-        settings, store, momentum, cache, metrics, options, after_refresh=watcher.poke
+        settings,
+        store,
+        momentum,
+        cache,
+        metrics,
+        options,
+        # After the close the options of every watched ticker are snapshotted too.
+        option_ticker_sources=[lambda: all_watched_tickers(engine)],
+        after_refresh=watcher.poke,
     )
 
     @asynccontextmanager

@@ -91,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         head = bars[bars["date"] < days[-1]]
         for start in range(0, len(head), 500_000):
             store.upsert_bars(head.iloc[start : start + 500_000], "bench")
-        settings = Settings(database_url=url)
+        # The baseline and the check are full builds: no materialised book to start from.
+        settings = Settings(database_url=url, score_snapshots=False)
         service = MomentumService(store, settings)
         full = [_timed(service)]
         last = bars[bars["date"] == days[-1]]
@@ -111,6 +112,17 @@ def main(argv: list[str] | None = None) -> int:
             full.append(_timed(MomentumService(store, settings)))
         book = service.book()
         fresh = MomentumService(store, settings).book()
+        # A new process (a restart, another replica) with materialised books: the first one
+        # is written by a full build, the next process starts from it.
+        with_snapshots = Settings(database_url=url, score_snapshots=True)
+        writer = MomentumService(store, with_snapshots)
+        writer.book()
+        writer.wait_for_snapshot()
+        restart = []
+        for _ in range(args.repeat):
+            restarted = MomentumService(store, with_snapshots)
+            restart.append(_timed(restarted))
+            assert restarted.last_build is not None and restarted.last_build.how == "snapshot"
         worst = max(
             float(np.nanmax(np.abs(getattr(book.frames, f) - getattr(fresh.frames, f)), initial=0))
             for f in BOOK_FIELDS
@@ -125,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     row("append one day for every security", append, f"target < {TARGET_APPEND_S:g} s")
     row("re-import one security from mid-history", single, f"target < {TARGET_ONE_S:g} s")
     row("re-import the benchmark (SPY) from mid-history", bench)
+    row("a new process starting from the materialised book", restart)
     print(f"  largest difference incremental vs full, over every field: {worst:.3g}")
     return 0
 

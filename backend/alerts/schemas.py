@@ -44,10 +44,16 @@ class PortfolioTarget(RequestModel):
     portfolio_id: Annotated[int, Field(ge=1, le=2**31 - 1), BeforeValidator(_not_a_boolean)]
 
 
+class WatchlistTarget(RequestModel):
+    """The tickers of one of your watchlists, as they are at each evaluation."""
+
+    kind: Literal["watchlist"]
+    watchlist_id: Annotated[int, Field(ge=1, le=2**31 - 1), BeforeValidator(_not_a_boolean)]
+
+
 # Told apart by `kind` (a plain union: RequestModel's text check runs before any field, which
-# pydantic's discriminator does not allow); another kind of target (a watchlist) is one more
-# member.
-RuleTarget = Union[TickersTarget, PortfolioTarget]
+# pydantic's discriminator does not allow).
+RuleTarget = Union[TickersTarget, PortfolioTarget, WatchlistTarget]
 
 
 class RuleIn(RequestModel):
@@ -85,9 +91,10 @@ class RuleIn(RequestModel):
 
 
 class TargetOut(BaseModel):
-    kind: Literal["tickers", "portfolio"]
+    kind: Literal["tickers", "portfolio", "watchlist"]
     tickers: list[str] | None = None
     portfolio_id: int | None = None
+    watchlist_id: int | None = None
 
 
 class RuleOut(BaseModel):

@@ -54,6 +54,7 @@ from backend.alerts.schemas import (
     RuleOut,
     StateOut,
     TargetOut,
+    WatchlistTarget,
     WebhookOut,
 )
 from backend.config import Settings
@@ -72,6 +73,7 @@ from backend.momentum.universes import ALL
 from backend.portfolios import ledger
 from backend.portfolios.service import as_utc, now, owned
 from backend.portfolios.transactions import TransactionService
+from backend.portfolios.watchlists import watchlist_tickers
 from backend.reference.tickers import normalize_ticker
 
 log = logging.getLogger(__name__)
@@ -156,6 +158,8 @@ def _tickers(raw: str | None) -> list[str]:
 def _rule_out(row: AlertRule) -> RuleOut:
     if row.target_kind == "portfolio":
         target = TargetOut(kind="portfolio", portfolio_id=row.portfolio_id)
+    elif row.target_kind == "watchlist":
+        target = TargetOut(kind="watchlist", watchlist_id=row.watchlist_id)
     else:
         target = TargetOut(kind="tickers", tickers=_tickers(row.tickers))
     return RuleOut(
@@ -241,6 +245,15 @@ class AlertService:
                 "target_kind": "portfolio",
                 "tickers": None,
                 "portfolio_id": body.target.portfolio_id,
+                "watchlist_id": None,
+            }
+        if isinstance(body.target, WatchlistTarget):
+            watchlist_tickers(s, user_id, body.target.watchlist_id)  # another user's: 404
+            return {
+                "target_kind": "watchlist",
+                "tickers": None,
+                "portfolio_id": None,
+                "watchlist_id": body.target.watchlist_id,
             }
         tickers = list(dict.fromkeys(str(normalize_ticker(t)) for t in body.target.tickers))
         most = self.settings.alert_tickers_max_per_rule
@@ -249,7 +262,12 @@ class AlertService:
                 f"a rule names at most {most} distinct tickers, not {len(tickers)}",
                 {"field": "target.tickers", "rule": TICKER_COUNT.rule, "limit": most},
             )
-        return {"target_kind": "tickers", "tickers": ",".join(tickers), "portfolio_id": None}
+        return {
+            "target_kind": "tickers",
+            "tickers": ",".join(tickers),
+            "portfolio_id": None,
+            "watchlist_id": None,
+        }
 
     def create_rule(self, user_id: int, body: RuleIn) -> RuleOut:
         with self.sessions() as s, s.begin():
@@ -305,6 +323,7 @@ class AlertService:
             row.target_kind = fields["target_kind"]
             row.tickers = fields.get("tickers")
             row.portfolio_id = fields.get("portfolio_id")
+            row.watchlist_id = fields.get("watchlist_id")
             row.updated_at = now()
             s.flush()
             return _rule_out(row)
@@ -420,6 +439,12 @@ class AlertService:
             except NotFound:  # the portfolio went away between reading the rule and now
                 return []
             return sorted(ledger.replay(entries).open_positions)
+        if rule.target_kind == "watchlist" and rule.watchlist_id is not None:
+            with self.sessions() as s:
+                try:
+                    return watchlist_tickers(s, rule.user_id, rule.watchlist_id)
+                except NotFound:  # the watchlist went away meanwhile
+                    return []
         return _tickers(rule.tickers)
 
     def evaluate(self) -> EvaluationOut:

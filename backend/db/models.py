@@ -313,9 +313,10 @@ class WatchlistItem(Base):
 
 
 class AlertRule(Base):
-    """A user's alert rule: a condition (backend/alerts/rules.py) on a target, either a list of
-    tickers (`tickers`, comma-separated) or the holdings of one of the user's portfolios
-    (`portfolio_id`; deleting the portfolio deletes its rules)."""
+    """A user's alert rule: a condition (backend/alerts/rules.py) on a target: a list of tickers
+    (`tickers`, comma-separated), the holdings of one of the user's portfolios (`portfolio_id`)
+    or the tickers of one of the user's watchlists (`watchlist_id`); deleting the portfolio or
+    the watchlist deletes its rules."""
 
     __tablename__ = "alert_rules"
 
@@ -328,6 +329,9 @@ class AlertRule(Base):
     tickers: Mapped[str | None] = mapped_column(Text)
     portfolio_id: Mapped[int | None] = mapped_column(
         Integer, ForeignKey("portfolios.id", ondelete="CASCADE"), index=True
+    )
+    watchlist_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("watchlists.id", ondelete="CASCADE"), index=True
     )
     condition: Mapped[str] = mapped_column(String(32), nullable=False)
     level: Mapped[float | None] = mapped_column(Float)

@@ -86,6 +86,13 @@ def watchlist_tickers(session: Session, user_id: int, watchlist_id: int) -> list
     )
 
 
+def all_watched_tickers(engine: Engine) -> list[str]:
+    """Every ticker on anyone's watchlist, once, sorted (the scheduler's option snapshots
+    cover them beside the model portfolio and users' holdings)."""
+    with Session(engine) as s:
+        return sorted(s.scalars(select(WatchlistItem.ticker).distinct()))
+
+
 @dataclass(frozen=True)
 class Limits:
     lists: int

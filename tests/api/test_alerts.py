@@ -176,7 +176,25 @@ def test_end_to_end(client: TestClient, api: Api) -> None:
     )  # fmt: skip
     assert resp.status_code == 201, resp.text
     rules.append(resp.json())
+    # A watchlist's tickers, read at each evaluation: ten of the watched ones.
+    wid = client.post("/api/v1/watchlists", json={"name": "alerts"}, headers=h).json()["id"]
+    for ticker in watched[:10]:
+        added = client.post(f"/api/v1/watchlists/{wid}/tickers", json={"ticker": ticker}, headers=h)
+        assert added.status_code == 201, added.text
+    resp = client.post(
+        f"{A}/rules",
+        json={"name": "listed", "condition": "rating_change",
+              "target": {"kind": "watchlist", "watchlist_id": wid}},
+        headers=h,
+    )  # fmt: skip
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["target"] == {
+        "kind": "watchlist", "tickers": None, "portfolio_id": None, "watchlist_id": wid
+    }  # fmt: skip
+    listed = resp.json()
     tickers_of = {r["id"]: watched for r in rules[:-1]} | {rules[-1]["id"]: ["AAPL", "NVDA"]}
+    tickers_of[listed["id"]] = watched[:10]
+    rules.append(listed)
     # The other user: a rule, no webhook; sees none of the owner's alerts.
     theirs = client.post(
         f"{A}/rules",
@@ -287,7 +305,9 @@ def test_rule_crud_and_ownership(client: TestClient, api: Api) -> None:
     created = client.post(f"{A}/rules", json=rule_body(), headers=h)
     assert created.status_code == 201, created.text
     rule = created.json()
-    assert rule["target"] == {"kind": "tickers", "tickers": ["AAPL", "MSFT"], "portfolio_id": None}
+    assert rule["target"] == {
+        "kind": "tickers", "tickers": ["AAPL", "MSFT"], "portfolio_id": None, "watchlist_id": None
+    }  # fmt: skip
     assert rule["enabled"] is True and rule["level"] == 50
     rid = rule["id"]
     assert client.get(f"{A}/rules/{rid}", headers=h).json() == rule
@@ -312,6 +332,14 @@ def test_rule_crud_and_ownership(client: TestClient, api: Api) -> None:
     assert_error(
         client.post(f"{A}/rules", json=rule_body(target=target), headers=h), 404, "not_found"
     )
+    # So is another user's watchlist.
+    theirs = client.post(
+        "/api/v1/watchlists", json={"name": "theirs"}, headers=other["headers"]
+    ).json()["id"]
+    target = {"kind": "watchlist", "watchlist_id": theirs}
+    assert_error(
+        client.post(f"{A}/rules", json=rule_body(target=target), headers=h), 404, "not_found"
+    )
     assert client.get(f"{A}/rules/{rid}", headers=h).json()["enabled"] is False
     assert client.delete(f"{A}/rules/{rid}", headers=h).status_code == 204
     assert_error(client.get(f"{A}/rules/{rid}", headers=h), 404, "not_found")
@@ -330,7 +358,9 @@ def test_rule_crud_and_ownership(client: TestClient, api: Api) -> None:
         {"name": ""},
         {"target": {"kind": "tickers", "tickers": []}},
         {"target": {"kind": "tickers", "tickers": ["bad$"]}},
-        {"target": {"kind": "watchlist", "watchlist_id": 1}},
+        {"target": {"kind": "watchlist"}},
+        {"target": {"kind": "watchlist", "watchlist_id": 0}},
+        {"target": {"kind": "list", "watchlist_id": 1}},
         {"target": {"kind": "portfolio"}},
         {"extra": 1},
         {"enabled": 0},  # a boolean is true or false

@@ -19,6 +19,7 @@ from backend.main import create_app
 from backend.market_data.providers.csv_file import read_price_file
 from backend.market_data.sample import SAMPLE_PRICES
 from backend.market_data.store import PriceStore
+from backend.portfolios.watchlists import all_watched_tickers
 from tests.support.portfolio_app import Api, assert_error, portfolio_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.database]
@@ -114,5 +115,9 @@ def test_watchlists_end_to_end_with_parallel_adds(pg_client: TestClient) -> None
     items = pg_client.get(f"{L}/{wid}", headers=h).json()["items"]
     assert len(items) == 3 and items[0]["ticker"] == "FB"
     assert all(i["score"] is not None and i["added_score"] is not None for i in items)
+    # What the scheduler's option snapshots cover besides holdings: every watched ticker.
+    engine = pg_client.app.state.store.engine  # type: ignore[attr-defined]
+    assert all_watched_tickers(engine) == sorted(i["ticker"] for i in items)
     assert pg_client.delete(f"{L}/{wid}", headers=h).status_code == 204
+    assert all_watched_tickers(engine) == []
     assert pg_client.get(L, headers=h).json() == []

@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("target_kind", sa.String(16), nullable=False),
         sa.Column("tickers", sa.Text),
         sa.Column("portfolio_id", sa.Integer, sa.ForeignKey("portfolios.id", ondelete="CASCADE")),
+        sa.Column("watchlist_id", sa.Integer, sa.ForeignKey("watchlists.id", ondelete="CASCADE")),
         sa.Column("condition", sa.String(32), nullable=False),
         sa.Column("level", sa.Float),
         sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
@@ -44,6 +45,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_alert_rules_user_id", "alert_rules", ["user_id"])
     op.create_index("ix_alert_rules_portfolio_id", "alert_rules", ["portfolio_id"])
+    op.create_index("ix_alert_rules_watchlist_id", "alert_rules", ["watchlist_id"])
     op.create_table(
         "alert_webhooks",
         _user_id(primary_key=True),
