@@ -14,23 +14,11 @@ from sqlalchemy.orm import Session
 from backend.db.models import Transaction
 from backend.market_data.store import PriceStore
 from backend.portfolios import ledger
+from backend.portfolios.transactions import ledger_entry
 
 log = logging.getLogger(__name__)
 
 TickerSource = Callable[[], Iterable[str]]
-
-
-def _entry(row: Transaction) -> ledger.Transaction:
-    return ledger.Transaction(
-        date=row.date,
-        type=ledger.TxType(row.type),
-        quantity=row.quantity,
-        ticker=row.ticker,
-        price=row.price,
-        fees=row.fees,
-        note=row.note,
-        ref=row.id,
-    )
 
 
 def held_tickers(engine: Engine) -> list[str]:
@@ -42,7 +30,7 @@ def held_tickers(engine: Engine) -> list[str]:
         held: set[str] = set()
         for portfolio_id, entries in groupby(rows, key=lambda row: row.portfolio_id):
             try:
-                state = ledger.replay(_entry(row) for row in entries)
+                state = ledger.replay(ledger_entry(row) for row in entries)
             except (
                 ledger.LedgerError,
                 ValueError,

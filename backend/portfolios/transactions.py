@@ -89,7 +89,7 @@ def _info(row: Transaction) -> TransactionInfo:
     )
 
 
-def _ledger_tx(row: Transaction) -> ledger.Transaction:
+def ledger_entry(row: Transaction) -> ledger.Transaction:
     """A stored row as a ledger entry (stored rows were validated when written)."""
     return ledger.Transaction(
         date=row.date,
@@ -173,7 +173,7 @@ class TransactionService:
         """The portfolio's transactions in ledger order (date, then entry order)."""
         with self.sessions() as s:
             owned(s, user_id, portfolio_id)
-            return [_ledger_tx(r) for r in _stored(s, portfolio_id)]
+            return [ledger_entry(r) for r in _stored(s, portfolio_id)]
 
     def add_transactions(
         self,
@@ -192,7 +192,7 @@ class TransactionService:
             lock(s, user_id, portfolio_id)
             stored = _stored(s, portfolio_id)
             try:
-                ledger.replay([_ledger_tx(r) for r in stored] + entries)
+                ledger.replay([ledger_entry(r) for r in stored] + entries)
             except ledger.LedgerError as err:
                 _explain(err, {r.id: r for r in stored}, "this transaction")
             added = [_info(r) for r in _insert(s, portfolio_id, entries)]
@@ -242,7 +242,7 @@ class TransactionService:
                     {"portfolio_id": portfolio_id, "transaction_id": transaction_id},
                 )
             try:
-                ledger.replay([_ledger_tx(r) for r in stored if r.id != transaction_id])
+                ledger.replay([ledger_entry(r) for r in stored if r.id != transaction_id])
             except ledger.LedgerError as err:
                 _explain(err, by_id, f"deleting transaction {transaction_id}")
             s.execute(delete(Transaction).where(Transaction.id == transaction_id))
@@ -258,7 +258,7 @@ class TransactionService:
             lock(s, user_id, portfolio_id)
             stored = _stored(s, portfolio_id)
             if not errors:
-                _, history = ledger.check([_ledger_tx(r) for r in stored] + entries)
+                _, history = ledger.check([ledger_entry(r) for r in stored] + entries)
                 for err in history:
                     if isinstance(err.ref, str) and err.ref.startswith("line:"):
                         line: int | None = int(err.ref.removeprefix("line:"))

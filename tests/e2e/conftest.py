@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -71,20 +72,22 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="package")  # stopped when the e2e tests are done, not at the session's end
-def live_server(
-    chromium_path: str, sample_db_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """The service at http://127.0.0.1:<port>, over its own copy of the sample store."""
-    folder = tmp_path_factory.mktemp("e2e")
-    db = folder / "e2e.db"
-    # The backup API copies a consistent database even if another connection has it open.
+def copy_sample_store(sample_db_url: str, db: Path) -> None:
+    """A copy of the session's sample store at `db` (SQLite's backup API copies a consistent
+    database even if another connection has it open)."""
     src = sqlite3.connect(str(make_url(sample_db_url).database))
     dst = sqlite3.connect(str(db))
     with dst:
         src.backup(dst)
     src.close()
     dst.close()
+
+
+@contextmanager
+def served(folder: Path, db: Path, **settings: str) -> Iterator[str]:
+    """The service over the SQLite store `db` in its own uvicorn process (its log in
+    `folder`), with the tests' settings and `settings` on top; its base URL once
+    /health/ready says 200 (the process is stopped afterwards)."""
     port = _free_port()
     env = {
         **os.environ,
@@ -96,6 +99,7 @@ def live_server(
         "SCHEDULER_ENABLED": "false",
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(REPO_ROOT),
+        **settings,
     }
     log_path = folder / "server.log"
     log = log_path.open("wb")
@@ -130,6 +134,18 @@ def live_server(
             proc.kill()
             proc.wait()
         log.close()
+
+
+@pytest.fixture(scope="package")  # stopped when the e2e tests are done, not at the session's end
+def live_server(
+    chromium_path: str, sample_db_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The service at http://127.0.0.1:<port>, over its own copy of the sample store."""
+    folder = tmp_path_factory.mktemp("e2e")
+    db = folder / "e2e.db"
+    copy_sample_store(sample_db_url, db)
+    with served(folder, db) as base:
+        yield base
 
 
 @pytest.fixture(scope="package")

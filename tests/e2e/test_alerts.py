@@ -7,10 +7,6 @@ admin token to evaluate on demand, and private webhook targets allowed for the r
 
 from __future__ import annotations
 
-import os
-import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,14 +14,13 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
 
 try:
     from playwright.sync_api import expect
 except ImportError:  # the fixtures skip (or, in CI, fail) with the reason
     expect = None
 
-from tests.e2e.conftest import DESKTOP, REPO_ROOT, SERVER_START_SECONDS, _free_port
+from tests.e2e.conftest import DESKTOP, copy_sample_store, served
 from tests.support.webhook_receiver import Receiver, webhook_receiver
 
 pytestmark = [pytest.mark.e2e]
@@ -40,60 +35,15 @@ def alerts_server(
 ) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("e2e-alerts")
     db = folder / "alerts.db"
-    src = sqlite3.connect(str(make_url(sample_db_url).database))
-    dst = sqlite3.connect(str(db))
-    with dst:
-        src.backup(dst)
-    src.close()
-    dst.close()
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{db}",
-        "DATA_PROVIDER": "none",
-        "ENVIRONMENT": "test",
-        "LOAD_SAMPLE_ON_EMPTY": "false",
-        "REDIS_URL": "",
-        "SCHEDULER_ENABLED": "false",
-        "LOG_LEVEL": "WARNING",
-        "ADMIN_TOKEN": ADMIN_TOKEN,
-        "ALERT_EVALUATION_INTERVAL_SECONDS": "0",
-        "ALERT_WEBHOOK_ALLOW_PRIVATE": "true",
-        "PYTHONPATH": str(REPO_ROOT),
-    }
-    log_path = folder / "server.log"
-    log = log_path.open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "backend.main:create_app", "--factory"]
-        + ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    try:
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the server exited ({proc.returncode}):\n{log_path.read_text()}")
-            try:
-                if httpx.get(f"{base}/health/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the server did not answer in {SERVER_START_SECONDS}s")
-            time.sleep(0.25)
+    copy_sample_store(sample_db_url, db)
+    with served(
+        folder,
+        db,
+        ADMIN_TOKEN=ADMIN_TOKEN,
+        ALERT_EVALUATION_INTERVAL_SECONDS="0",
+        ALERT_WEBHOOK_ALLOW_PRIVATE="true",
+    ) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def fire_an_alert(base: str, receiver: Receiver) -> dict[str, Any]:

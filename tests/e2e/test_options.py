@@ -5,23 +5,17 @@ words; a ticker without a snapshot says so."""
 
 from __future__ import annotations
 
-import os
-import sqlite3
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
 
 from backend.db.engine import make_engine
 from backend.options.importer import read_snapshot
 from backend.options.store import OptionStore
-from tests.e2e.conftest import DESKTOP, REPO_ROOT, SERVER_START_SECONDS, _free_port
+from tests.e2e.conftest import DESKTOP, copy_sample_store, served
 from tests.unit.options.data import GOOG_DAYS, GOOG_DIR
 
 pytestmark = pytest.mark.e2e
@@ -37,63 +31,14 @@ def options_server(
     with an IV rank from five snapshots on (OPTIONS_MIN_HISTORY=5)."""
     folder = tmp_path_factory.mktemp("e2e-options")
     db = folder / "options.db"
-    src = sqlite3.connect(str(make_url(sample_db_url).database))
-    dst = sqlite3.connect(str(db))
-    with dst:
-        src.backup(dst)
-    src.close()
-    dst.close()
+    copy_sample_store(sample_db_url, db)
     engine = make_engine(f"sqlite:///{db}")
     OptionStore(engine).write(
         read_snapshot(GOOG_DIR / f"{day:%Y%m%d}.csv", "lean", "GOOG", RATE) for day in GOOG_DAYS
     )
     engine.dispose()
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{db}",
-        "DATA_PROVIDER": "none",
-        "ENVIRONMENT": "test",
-        "LOAD_SAMPLE_ON_EMPTY": "false",
-        "REDIS_URL": "",
-        "SCHEDULER_ENABLED": "false",
-        "LOG_LEVEL": "WARNING",
-        "OPTIONS_MIN_HISTORY": "5",
-        "OPTIONS_RISK_FREE_RATE": str(RATE),
-        "PYTHONPATH": str(REPO_ROOT),
-    }
-    log_path = folder / "server.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "backend.main:create_app", "--factory"]
-            + ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + SERVER_START_SECONDS
-        try:
-            while True:
-                if proc.poll() is not None:
-                    pytest.fail(f"the server exited ({proc.returncode}):\n{log_path.read_text()}")
-                try:
-                    if httpx.get(f"{base}/health/ready", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail(f"the server did not answer in {SERVER_START_SECONDS}s")
-                time.sleep(0.25)
-            yield base
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    with served(folder, db, OPTIONS_MIN_HISTORY="5", OPTIONS_RISK_FREE_RATE=str(RATE)) as base:
+        yield base
 
 
 @pytest.fixture
