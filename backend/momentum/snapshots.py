@@ -28,6 +28,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from backend.db.models import ScoreSnapshotPart
 from backend.momentum.book_frames import BOOK_FIELDS, BookFrames
@@ -110,6 +111,12 @@ class SnapshotStore:
                         "payload": _npy(a[:, cols]),
                     }
                 )
+        try:
+            return self._write(version, tag, rows)
+        except IntegrityError:  # another replica wrote the same snapshot meanwhile
+            return False
+
+    def _write(self, version: int, tag: str, rows: list[dict[str, Any]]) -> bool:
         with self.engine.begin() as conn:
             there = conn.execute(
                 select(func.count())

@@ -98,6 +98,10 @@ def served(folder: Path, db: Path, **settings: str) -> Iterator[str]:
         "REDIS_URL": "",
         "SCHEDULER_ENABLED": "false",
         "LOG_LEVEL": "WARNING",
+        # The browser tests log in often, from one address, on one server: the limits are
+        # tested elsewhere (tests/api/test_auth.py), not here.
+        "RATE_LIMIT_LOGIN": "1000/minute",
+        "RATE_LIMIT_LOGIN_ACCOUNT": "1000/minute",
         "PYTHONPATH": str(REPO_ROOT),
         **settings,
     }
