@@ -156,6 +156,16 @@ class OptionsService:
             signal=signal,
         )
 
+    def ranks(self, tickers: Sequence[str]) -> dict[str, tuple[IVRank, str]]:
+        """The IV rank of each ticker's latest snapshot, as `summary` gives it, from the stored
+        daily 30-day series alone (no chain is read: cheap for a whole leaderboard), with the
+        history's source; tickers without a snapshot are absent."""
+        out = {}
+        for ticker, day in self.store.latest_days(tickers).items():
+            history, source = self._rank_history(ticker, day)
+            out[ticker] = (iv_rank(history, day, WINDOW, self.settings.options_min_history), source)
+        return out
+
     def chain(
         self, ticker: str, expiry: dt.date | None = None, as_of: dt.date | None = None
     ) -> ChainAnswer:

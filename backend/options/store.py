@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 import pandas as pd
-from sqlalchemy import Engine, Table, delete, insert, select, update
+from sqlalchemy import Engine, Table, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from backend.db.models import OptionContract, OptionSnapshot
@@ -173,6 +173,20 @@ class OptionStore:
             HistoryPoint(r.day, _utc(r.taken_at), r.atm_iv_30d, r.atm_reason, r.source)
             for r in rows
         ]
+
+    def latest_days(self, tickers: Iterable[str]) -> dict[str, dt.date]:
+        """The day of each ticker's latest snapshot, for those of `tickers` that have one (one
+        query for the lot)."""
+        names = sorted(set(tickers))
+        if not names:
+            return {}
+        query = (
+            select(_SNAPSHOTS.c.ticker, func.max(_SNAPSHOTS.c.day))
+            .where(_SNAPSHOTS.c.ticker.in_(names))
+            .group_by(_SNAPSHOTS.c.ticker)
+        )
+        with self.engine.connect() as conn:
+            return {t: d for t, d in conn.execute(query)}
 
     def tickers(self) -> list[str]:
         with self.engine.connect() as conn:

@@ -95,6 +95,35 @@ def test_the_iv_rank_by_hand_from_the_history(client: TestClient) -> None:
     assert signal["signal"] == expected and signal["iv_rank"] == rank["iv_rank"]
 
 
+def test_ranks_of_a_list_say_what_each_summary_says(client: TestClient) -> None:
+    """GET /options?tickers= (the leaderboard's column): per ticker the summary's IV rank of
+    its latest snapshot, or none with the reason; in the order asked, each once."""
+    resp = client.get("/api/v1/options", params={"tickers": "goog, MSFT,GOOG"})
+    assert resp.status_code == 200, resp.text
+    ranks = resp.json()["ranks"]
+    assert [r["ticker"] for r in ranks] == ["GOOG", "MSFT"]
+    goog, msft = ranks
+    summary = client.get("/api/v1/options/GOOG").json()
+    assert goog["snapshot_day"] == summary["snapshot_day"]
+    assert goog["iv_rank"] == summary["iv_rank"] and goog["reason"] is None
+    assert goog["iv_rank"]["iv_rank"] is not None
+    assert msft == {
+        "ticker": "MSFT",
+        "snapshot_day": None,
+        "iv_rank": None,
+        "reason": "no options snapshot stored for MSFT",
+    }
+
+
+@pytest.mark.parametrize(
+    "tickers", ["", "GOOG,bad$", ",".join(f"T{i}" for i in range(101)), "x" * 2001]
+)
+def test_ranks_refuse_a_bad_list(client: TestClient, tickers: str) -> None:
+    resp = client.get("/api/v1/options", params={"tickers": tickers})
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["error"]["code"] == "invalid_input"
+
+
 def test_too_short_a_history_has_no_rank_but_its_count(client: TestClient) -> None:
     body = client.get("/api/v1/options/GOOG", params={"as_of": "2015-12-28"}).json()
     assert body["snapshot_day"] == "2015-12-28"

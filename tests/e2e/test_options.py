@@ -103,3 +103,35 @@ def test_a_ticker_without_a_snapshot_says_so(options_page: Any) -> None:
     expect(options_page.locator("#options-empty")).to_have_text(
         "No options snapshot is stored for NVDA."
     )
+
+
+def test_the_leaderboard_shows_iv_rank_as_a_column(
+    options_page: Any, options_server: str, shots: Path
+) -> None:
+    """With "IV rank column" ticked, GOOG's row says the rank its summary says; a ticker with
+    no snapshot shows a dash with the reason on hover; the choice is kept in the address."""
+    from playwright.sync_api import expect
+
+    rank = httpx.get(f"{options_server}/api/v1/options/GOOG").json()["iv_rank"]["iv_rank"]
+    page = options_page
+    page.goto("/app/")
+    table = "#leaderboard-table"
+    page.wait_for_selector(f"{table} tbody tr")
+    assert page.locator(f'{table} thead th[data-key="iv_rank"]').count() == 0
+    page.get_by_label("IV rank column").check()
+    header = page.locator(f'{table} thead th[data-key="iv_rank"]')
+    expect(header).to_have_count(1)
+    assert "iv=1" in page.url
+    index = page.locator(f"{table} thead th").evaluate_all(
+        "(ths) => ths.findIndex((th) => th.dataset.key === 'iv_rank')"
+    )
+    page.get_by_label("Search").fill("GOOG")
+    goog = page.locator(f"{table} tbody tr", has=page.locator('a:text-is("GOOG")'))
+    # The ranks arrive after the scores (6 requests of 100 tickers): the page's own time-out.
+    expect(goog.locator(f"td:nth-child({index + 1})")).to_have_text(f"{rank:.1f}", timeout=20_000)
+    page.screenshot(path=str(shots / "leaderboard-iv-rank.png"), full_page=False)
+    page.get_by_label("Search").fill("NVDA")
+    nvda = page.locator(f"{table} tbody tr", has=page.locator('a:text-is("NVDA")'))
+    cell = nvda.locator(f"td:nth-child({index + 1}) span")
+    expect(cell).to_have_text("—")
+    expect(cell).to_have_attribute("title", "no options snapshot stored for NVDA")

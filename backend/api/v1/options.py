@@ -14,6 +14,7 @@ from backend.api.deps import AdminUser, OptionsDep, SettingsDep
 from backend.api.errors import beyond_schema, error_responses
 from backend.errors import START_NOT_AFTER_END, InvalidInput
 from backend.momentum.dates import FUTURE_RULE, NOT_IN_FUTURE, not_in_future
+from backend.options.rank import IVRank
 from backend.reference.tickers import TICKER_PATTERN, TICKER_RULE, normalize_ticker
 from backend.validation import IsoDate
 
@@ -151,6 +152,71 @@ class SnapshotOut(BaseModel):
     failed: list[SnapshotFailure]
 
 
+RANKS_MAX_TICKERS = 100
+RANK_TICKERS_RULE = f"comma-separated tickers, at most {RANKS_MAX_TICKERS}"
+
+
+class TickerRankOut(BaseModel):
+    ticker: str
+    snapshot_day: dt.date | None = Field(description="The latest stored snapshot's day")
+    iv_rank: RankOut | None = Field(description="Null when no snapshot is stored (see reason)")
+    reason: str | None
+
+
+class RanksOut(BaseModel):
+    ranks: list[TickerRankOut]
+
+
+def _rank_out(rank: IVRank, source: str) -> RankOut:
+    return RankOut(
+        iv=rank.iv,
+        iv_rank=rank.rank,
+        iv_percentile=rank.percentile,
+        history=rank.history,
+        window=rank.window,
+        min_history=rank.min_history,
+        low=rank.low,
+        high=rank.high,
+        history_source=source,
+        reason=rank.reason,
+    )
+
+
+@router.get("", response_model=RanksOut, responses=error_responses(422, 503))
+def options_ranks(
+    service: OptionsDep,
+    tickers: Annotated[str, Query(min_length=1, max_length=2000, description=RANK_TICKERS_RULE)],
+) -> RanksOut:
+    """The IV rank and percentile of each ticker's latest stored snapshot (what
+    `GET /options/{ticker}` says of it), for a list such as a leaderboard's; a ticker with no
+    snapshot is listed with the reason. Stored data only: nothing is fetched."""
+    out = []
+    wanted = _tickers(tickers, RANKS_MAX_TICKERS)
+    ranks = service.ranks(wanted)
+    for ticker in wanted:
+        found = ranks.get(ticker)
+        if found is None:
+            out.append(
+                TickerRankOut(
+                    ticker=ticker,
+                    snapshot_day=None,
+                    iv_rank=None,
+                    reason=f"no options snapshot stored for {ticker}",
+                )
+            )
+            continue
+        rank, source = found
+        out.append(
+            TickerRankOut(
+                ticker=ticker,
+                snapshot_day=rank.as_of,
+                iv_rank=_rank_out(rank, source),
+                reason=None,
+            )
+        )
+    return RanksOut(ranks=out)
+
+
 @router.get(
     "/{ticker}",
     response_model=OptionsSummary,
@@ -178,18 +244,7 @@ def options_summary(ticker: Ticker, service: OptionsDep, as_of: AsOf = None) -> 
             reason=thirty.reason,
         ),
         term_structure=[TermPointOut(**vars(p)) for p in s.term_structure],
-        iv_rank=RankOut(
-            iv=s.rank.iv,
-            iv_rank=s.rank.rank,
-            iv_percentile=s.rank.percentile,
-            history=s.rank.history,
-            window=s.rank.window,
-            min_history=s.rank.min_history,
-            low=s.rank.low,
-            high=s.rank.high,
-            history_source=s.history_source,
-            reason=s.rank.reason,
-        ),
+        iv_rank=_rank_out(s.rank, s.history_source),
         signal=SignalOut(**{k: v for k, v in vars(s.signal).items() if k not in ("as_of", "iv")}),
     )
 

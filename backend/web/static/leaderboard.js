@@ -5,6 +5,22 @@ import {
 } from "./ui.js";
 
 const TOP_LIMIT = 500;  // the most /momentum/top answers at once
+const IV_CHUNK = 100;  // the most tickers GET /options?tickers= takes
+
+/** ticker -> {rank, reason}: the IV rank of each ticker's latest stored options snapshot. */
+async function ivRanks(tickers) {
+  const out = new Map();
+  const chunks = [];
+  for (let i = 0; i < tickers.length; i += IV_CHUNK) chunks.push(tickers.slice(i, i + IV_CHUNK));
+  const bodies = await Promise.all(chunks.map((c) => api(`/api/v1/options${qs({ tickers: c.join(",") })}`)));
+  for (const body of bodies) {
+    for (const r of body.ranks) {
+      const rank = r.iv_rank ? r.iv_rank.iv_rank : null;
+      out.set(r.ticker, { rank, reason: r.reason || (r.iv_rank && r.iv_rank.reason) || null });
+    }
+  }
+  return out;
+}
 
 /** Index of the categories: ticker -> the categories (objects, in list order) it belongs to. */
 export function categoryIndex(catList) {
@@ -44,6 +60,7 @@ export async function leaderboardView(main, params, query, ctx) {
     q: query.get("q") || "",
     sector: query.get("sector") || "",
     category: query.get("category") || "",
+    iv: query.get("iv") === "1",
     sort: { key: query.get("sort") || "score", dir: query.get("dir") === "asc" ? "asc" : "desc" },
   };
   const meta = el("p.meta#leaderboard-meta", { "aria-live": "polite" });
@@ -54,6 +71,7 @@ export async function leaderboardView(main, params, query, ctx) {
   const search = el("input", { type: "search", name: "q", placeholder: "Ticker or name", value: state.q, autocomplete: "off" });
   const sectorSel = el("select", { name: "sector" }, option("", "All sectors"));
   const categorySel = el("select", { name: "category" }, option("", "All categories"));
+  const ivBox = el("input", { type: "checkbox", name: "iv", checked: state.iv });
   const count = el("p.meta#leaderboard-count", { "aria-live": "polite" });
   main.append(el("div.panel",
     el("form.controls", { role: "search", "aria-label": "Leaderboard filters", onsubmit: (e) => e.preventDefault() },
@@ -61,7 +79,8 @@ export async function leaderboardView(main, params, query, ctx) {
       field("Scores as of", asOfInput, "as-of"),
       field("Search", search, "search"),
       field("Sector", sectorSel, "sector"),
-      field("Category", categorySel, "category")),
+      field("Category", categorySel, "category"),
+      field("IV rank column", ivBox, "iv-column")),
     count));
   const results = el("div#leaderboard-results");
   main.append(results);
@@ -120,9 +139,16 @@ export async function leaderboardView(main, params, query, ctx) {
     { key: "relative", label: "Relative", numeric: true, value: (r) => r.relative_momentum, render: (r) => num(r.relative_momentum, 1), title: "Sort by relative momentum" },
     { key: "close", label: "Last close", numeric: true, value: (r) => r.current_price, render: (r) => money(r.current_price) },
   ];
+  // Options: the IV rank of each ticker's latest stored snapshot (none: a dash, why on hover).
+  const ivColumn = {
+    key: "iv_rank", label: "IV rank", numeric: true, value: (r) => r.iv_rank,
+    render: (r) => (r.iv_rank === null || r.iv_rank === undefined
+      ? el("span.muted", { title: r.iv_reason || "loading" }, "—") : num(r.iv_rank, 1)),
+    title: "Sort by IV rank: where the 30-day ATM implied volatility stands in its one-year range",
+  };
 
   async function loadScores() {
-    ctx.setQuery({ universe: state.universe === "all" ? "" : state.universe, as_of: state.asOf });
+    ctx.setQuery({ universe: state.universe === "all" ? "" : state.universe, as_of: state.asOf, iv: state.iv ? "1" : "" });
     await load(results, universeScores(state.universe, state.asOf || undefined, secs.securities), (top) => {
       if (!ctx.alive()) return;
       rows = top.results.map((r, i) => ({
@@ -138,7 +164,7 @@ export async function leaderboardView(main, params, query, ctx) {
         " · data source: ", el("strong#data-source", sources),
         ` · ${top.universe_size} scored in “${uniName}”`,
         rows[0] ? ` · model ${rows[0].model_version}` : "");
-      table = sortableTable(columns, {
+      table = sortableTable(state.iv ? [...columns, ivColumn] : columns, {
         id: "leaderboard-table",
         caption: `Momentum scores, ${uniName}, as of ${top.as_of}. Select a column header to sort.`,
         rows: [],
@@ -150,6 +176,22 @@ export async function leaderboardView(main, params, query, ctx) {
       results.append(table);
       refresh();
     }, "Loading scores…");
+    if (state.iv && rows.length && ctx.alive()) {
+      const mine = rows;
+      try {
+        const ranks = await ivRanks(mine.map((r) => r.ticker));
+        if (!ctx.alive() || rows !== mine) return;
+        // New row objects: the table builds a row once per object.
+        rows = rows.map((r) => {
+          const found = ranks.get(r.ticker) || { rank: null, reason: "not asked" };
+          return { ...r, iv_rank: found.rank, iv_reason: found.rank === null ? found.reason : null };
+        });
+      } catch (e) {
+        if (!ctx.alive() || rows !== mine) return;
+        rows = rows.map((r) => ({ ...r, iv_reason: `IV ranks could not be read: ${e.message}` }));
+      }
+      refresh();
+    }
   }
 
   universeSel.addEventListener("change", () => { state.universe = universeSel.value; loadScores(); });
@@ -157,5 +199,6 @@ export async function leaderboardView(main, params, query, ctx) {
   search.addEventListener("input", () => { state.q = search.value; ctx.setQuery({ q: state.q }); refresh(); });
   sectorSel.addEventListener("change", () => { state.sector = sectorSel.value; ctx.setQuery({ sector: state.sector }); refresh(); });
   categorySel.addEventListener("change", () => { state.category = categorySel.value; ctx.setQuery({ category: state.category }); refresh(); });
+  ivBox.addEventListener("change", () => { state.iv = ivBox.checked; loadScores(); });
   await loadScores();
 }
