@@ -35,6 +35,9 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         # Off unless a test turns it on: one test's materialised book would otherwise be what
         # the next test's process starts from (tests/unit/momentum/test_snapshots.py).
         "score_snapshots": False,
+        # Alerts are evaluated when a test says so: a watcher evaluating the shared sample
+        # store would leave an evaluation there for every later test to find.
+        "alert_evaluation_interval_seconds": 0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

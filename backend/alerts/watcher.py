@@ -9,6 +9,7 @@ noticed the same way. Failures are logged and retried at the next tick.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from backend.alerts.service import AlertService
@@ -47,15 +48,22 @@ class AlertWatcher:
                 log.warning("alert evaluation failed; retrying later: %s", exc, exc_info=exc)
 
     def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._task is not None and self._task.get_loop() is not loop:
+            # Started under an event loop that is gone (an app started again, as test clients
+            # do): that task can neither run nor be awaited here.
+            self._task.cancel()
+            self._task = None
         if self._task is None and self.interval > 0:
             self._poke = asyncio.Event()  # bound to the running loop
-            self._task = asyncio.create_task(self._loop(), name="alert-watcher")
+            self._task = loop.create_task(self._loop(), name="alert-watcher")
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+        if task is None:
+            return
+        task.cancel()
+        if task.get_loop() is not asyncio.get_running_loop():
+            return  # another loop's task: cancelled, and only that loop could wait for it
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
