@@ -7,9 +7,9 @@ relative) and the closes counted and left-out bits. A book keeps those (``n_clos
 breakdown's intermediates (returns, SMAs, RSI, ...) are recomputed for the one security asked
 (:func:`breakdown_frames`). Scores stay float64: they are the exact values the engine computes.
 
-The full build scores the panel in chunks of columns, each with the benchmarks its tickers
-need, so the engine's intermediate arrays are never held for the whole universe at once; the
-values are the same (a column's values depend only on it and its benchmark).
+The full build scores the panel in chunks of `CHUNK_COLUMNS` columns, each with the benchmarks
+its tickers need, so the engine's intermediate arrays are never held for the whole universe at
+once; the values are the same (a column's values depend only on it and its benchmark).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ __all__ = ["BOOK_FIELDS", "BookFrames", "score_book_frames", "breakdown_frames"]
 BOOK_FIELDS: Final = ("overall", "price", "technical", "relative")
 COUNT_DTYPE: Final = np.int32
 MASK_DTYPE: Final = np.int16
-CHUNK_COLUMNS: Final = 256  # tickers scored at once by the full build
+CHUNK_COLUMNS: Final = 64  # tickers scored at once by the full build (bounds its memory)
 
 
 @dataclass(frozen=True, eq=False)

@@ -70,6 +70,7 @@ log = logging.getLogger(__name__)
 
 # Date rows whose ranks a book keeps (per universe and row); beyond that it starts afresh.
 RANK_ROWS_KEPT = 4096
+RANK_PATH_BLOCK = 256  # date rows ranked at a time by a history
 
 
 def _r2(x: float) -> float:
@@ -120,6 +121,7 @@ class ScoreBook:
     dates: np.ndarray = field(init=False)
     _close_rows: dict[int, np.ndarray] = field(init=False, default_factory=dict)
     _universes: dict[str, list[int]] = field(init=False, default_factory=dict)
+    _scored: dict[str, np.ndarray] = field(init=False, default_factory=dict)
     _ranks: dict[tuple[str, int], tuple[dict[int, int], np.ndarray]] = field(
         init=False, default_factory=dict
     )
@@ -188,6 +190,18 @@ class ScoreBook:
             self._universes[universe] = cols
         return cols
 
+    def scored_rows(self, universe: str) -> np.ndarray:
+        """The date rows on which some member of the universe has a score, computed once."""
+        rows = self._scored.get(universe)
+        if rows is None:
+            cols = self.universe_columns(universe)
+            overall = self.frames.overall
+            every = len(cols) == overall.shape[1]  # no copy of the whole matrix for "all"
+            scored = np.isfinite(overall if every else overall[:, cols]).any(axis=1)
+            rows = np.flatnonzero(scored)
+            self._scored[universe] = rows
+        return rows
+
     def rank_row(self, universe: str, row: int) -> tuple[dict[int, int], np.ndarray]:
         """(column -> position, percentile ranks) of a universe's members on one date row,
         computed when first asked: a new book (every data version) ranks no more than the
@@ -206,15 +220,22 @@ class ScoreBook:
 
     def rank_path(self, universe: str, col: int, rows: np.ndarray) -> np.ndarray:
         """The percentile ranks of column `col` on date rows `rows` within the universe (the
-        column must be a member), each equal to `rank_row(universe, row)`'s."""
-        cols = self.universe_columns(universe)
+        column must be a member), each equal to `rank_row(universe, row)`'s. Computed in blocks
+        of `RANK_PATH_BLOCK` rows, a view of the book's rows when they follow each other (a
+        history usually does), so no copy of the whole matrix is made."""
+        cols = np.asarray(self.universe_columns(universe))
         overall = self.frames.overall
-        members = (
-            overall[rows]
-            if len(cols) == overall.shape[1]
-            else overall[np.ix_(rows, np.asarray(cols))]
-        )
-        return percentile_within(overall[rows, col], members)
+        every = len(cols) == overall.shape[1]
+        out = np.empty(len(rows))
+        for start in range(0, len(rows), RANK_PATH_BLOCK):
+            block = rows[start : start + RANK_PATH_BLOCK]
+            lo, hi = int(block[0]), int(block[-1]) + 1
+            if hi - lo == len(block):
+                members = overall[lo:hi] if every else overall[lo:hi, cols]
+            else:
+                members = overall[block] if every else overall[np.ix_(block, cols)]
+            out[start : start + len(block)] = percentile_within(overall[block, col], members)
+        return out
 
     def left_out(self, row: int, col: int) -> list[LeftOut]:
         mask = int(self.frames.left_out[row, col])
@@ -411,7 +432,15 @@ class MomentumService:
             securities=pd.DataFrame(index=pd.Index(snap.frames.tickers)),
             data_version=snap.data_version,
         )
-        return ScoreBook(panel, snap.frames, self.weights, {}, snap.benchmarks)
+        return ScoreBook(
+            panel,
+            snap.frames,
+            self.weights,
+            {},
+            snap.benchmarks,
+            snap.panel_space,
+            snap.frame_space,
+        )
 
     def _maybe_save(self, book: ScoreBook) -> None:
         """Materialise `book` in a thread when the newest snapshot this process knows is
@@ -757,8 +786,7 @@ class MomentumService:
                 {"universe": universe},
             )
         f = book.frames
-        overall = f.overall[:, cols]
-        scored = np.flatnonzero(~np.isnan(overall).all(axis=1))
+        scored = book.scored_rows(universe)
         candidates = scored
         if as_of is not None:
             candidates = candidates[book.dates[candidates] <= np.datetime64(as_of, "D")]
@@ -766,9 +794,8 @@ class MomentumService:
             first = pd.Timestamp(book.dates[scored[0]]).date() if scored.size else None
             raise UniverseInsufficientHistory(universe, len(cols), as_of, first)
         row = int(candidates[-1])
-        order = [
-            k for k in np.argsort(-overall[row], kind="stable") if not np.isnan(overall[row, k])
-        ]
+        values = f.overall[row, cols]
+        order = [k for k in np.argsort(-values, kind="stable") if not np.isnan(values[k])]
         results = [
             self._score(book, f.tickers[cols[k]], cols[k], row, universe) for k in order[:limit]
         ]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -33,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from backend.db.models import ScoreSnapshotPart
 from backend.momentum.book_frames import BOOK_FIELDS, BookFrames
 from backend.momentum.engine import MODEL_VERSION, CompositeWeights
-from backend.momentum.incremental import PANEL_FIELDS, PanelFrames
+from backend.momentum.incremental import PANEL_FIELDS, SPARE_ROWS, Growable, PanelFrames
 
 PART_BYTES: Final = 64 * 1024 * 1024
 FORMAT: Final = 1
@@ -52,6 +53,8 @@ class Snapshot:
     panel: PanelFrames
     frames: BookFrames
     benchmarks: dict[str, str]  # the benchmark each ticker was scored against
+    panel_space: Growable  # the arrays the panel and the frames are views of, with spare rows
+    frame_space: Growable
 
 
 def _npy(a: np.ndarray) -> bytes:
@@ -91,32 +94,20 @@ class SnapshotStore:
             "benchmarks": benchmarks,
             "arrays": {n: str(a.dtype) for n, a in arrays.items()},
         }
-        rows: list[dict[str, Any]] = [
-            {
-                "data_version": version,
-                "tag": tag,
-                "part": 0,
-                "name": "header",
-                "payload": json.dumps(header).encode(),
-            }
-        ]
-        for name, a in arrays.items():
-            for cols in _column_chunks(a):
-                rows.append(
-                    {
-                        "data_version": version,
-                        "tag": tag,
-                        "part": len(rows),
-                        "name": f"{name}:{cols.start}:{cols.stop}",
-                        "payload": _npy(a[:, cols]),
-                    }
-                )
+
+        def parts() -> Iterator[dict[str, Any]]:
+            """Each part made when it is written: one array chunk in memory at a time."""
+            yield {"name": "header", "payload": json.dumps(header).encode()}
+            for name, a in arrays.items():
+                for cols in _column_chunks(a):
+                    yield {"name": f"{name}:{cols.start}:{cols.stop}", "payload": _npy(a[:, cols])}
+
         try:
-            return self._write(version, tag, rows)
+            return self._write(version, tag, parts())
         except IntegrityError:  # another replica wrote the same snapshot meanwhile
             return False
 
-    def _write(self, version: int, tag: str, rows: list[dict[str, Any]]) -> bool:
+    def _write(self, version: int, tag: str, parts: Iterator[dict[str, Any]]) -> bool:
         with self.engine.begin() as conn:
             there = conn.execute(
                 select(func.count())
@@ -125,7 +116,8 @@ class SnapshotStore:
             ).scalar()
             if there:
                 return False
-            for row in rows:  # one at a time: a part may be 64 MB
+            for number, part in enumerate(parts):  # one at a time: a part may be 64 MB
+                row = {"data_version": version, "tag": tag, "part": number, **part}
                 conn.execute(insert(ScoreSnapshotPart), [row])
             kept = conn.execute(
                 select(ScoreSnapshotPart.data_version)
@@ -154,41 +146,64 @@ class SnapshotStore:
 
     def load(self, tag: str, at_most: int) -> Snapshot | None:
         """The newest snapshot of `tag` at a version <= `at_most` (never one of data newer than
-        the caller has seen), or None."""
+        the caller has seen), or None. Read a part at a time into arrays with spare rows (the
+        next book appends days into them without a copy: `Growable`)."""
         version = self.newest_version(tag, at_most)
         if version is None:
             return None
+        key = (ScoreSnapshotPart.tag == tag, ScoreSnapshotPart.data_version == version)
         with self.engine.connect() as conn:
-            parts = conn.execute(
-                select(ScoreSnapshotPart.name, ScoreSnapshotPart.payload)
-                .where(ScoreSnapshotPart.tag == tag, ScoreSnapshotPart.data_version == version)
+            names = conn.execute(
+                select(ScoreSnapshotPart.part, ScoreSnapshotPart.name)
+                .where(*key)
                 .order_by(ScoreSnapshotPart.part)
             ).all()
-        if not parts or parts[0][0] != "header":
-            return None  # being pruned by another replica meanwhile
-        header = json.loads(bytes(parts[0][1]))
-        if header.get("format") != FORMAT:
-            return None
-        dates = pd.DatetimeIndex(pd.to_datetime(header["dates"], format="%Y-%m-%d"))
-        tickers: list[str] = list(header["tickers"])
-        shape = (len(dates), len(tickers))
-        arrays = {
-            n: np.empty(shape, dtype=np.dtype(dtype), order="F")
-            for n, dtype in header["arrays"].items()
-        }
-        for name, payload in parts[1:]:
-            field, start, stop = name.rsplit(":", 2)
-            block = np.load(io.BytesIO(bytes(payload)), allow_pickle=False)
-            arrays[field][:, int(start) : int(stop)] = block.T
+            if not names or names[0][1] != "header":
+                return None  # being pruned by another replica meanwhile
+
+            def payload(part: int) -> bytes:
+                found = conn.execute(
+                    select(ScoreSnapshotPart.payload).where(*key, ScoreSnapshotPart.part == part)
+                ).scalar()
+                if found is None:
+                    raise LookupError(f"part {part} of snapshot {version} went away")
+                return bytes(found)
+
+            header = json.loads(payload(0))
+            if header.get("format") != FORMAT:
+                return None
+            dates = pd.DatetimeIndex(pd.to_datetime(header["dates"], format="%Y-%m-%d"))
+            tickers: list[str] = list(header["tickers"])
+            n_rows, n_cols = len(dates), len(tickers)
+            arrays = {
+                n: np.empty((n_rows + SPARE_ROWS, n_cols), dtype=np.dtype(dtype), order="F")
+                for n, dtype in header["arrays"].items()
+            }
+            try:
+                for part, name in names[1:]:
+                    field, start, stop = name.rsplit(":", 2)
+                    block = np.load(io.BytesIO(payload(part)), allow_pickle=False)
+                    arrays[field][:n_rows, int(start) : int(stop)] = block.T
+            except LookupError:
+                return None  # pruned while being read
+        panel_arrays = {n: arrays[f"panel.{n}"] for n in PANEL_FIELDS}
+        frame_arrays = {n: arrays[f"frames.{n}"] for n in (*BOOK_FIELDS, "n_closes", "left_out")}
         panel = PanelFrames(
             **{
-                n: pd.DataFrame(arrays[f"panel.{n}"], index=dates, columns=tickers, copy=False)
-                for n in PANEL_FIELDS
+                n: pd.DataFrame(a[:n_rows], index=dates, columns=tickers, copy=False)
+                for n, a in panel_arrays.items()
             }
         )
         frames = BookFrames(
             dates=dates,
             tickers=tickers,
-            **{n: arrays[f"frames.{n}"] for n in (*BOOK_FIELDS, "n_closes", "left_out")},
+            **{n: a[:n_rows] for n, a in frame_arrays.items()},
         )
-        return Snapshot(version, panel, frames, dict(header["benchmarks"]))
+        return Snapshot(
+            version,
+            panel,
+            frames,
+            dict(header["benchmarks"]),
+            Growable(panel_arrays, n_rows),
+            Growable(frame_arrays, n_rows),
+        )

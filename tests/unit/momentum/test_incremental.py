@@ -196,3 +196,18 @@ def test_percentile_within_equals_percentile_rank_bit_for_bit() -> None:
         got = percentile_within(m[:, k], m)
         np.testing.assert_array_equal(got, full[:, k])
     assert percentile_within([m[6, 0]], m[6:7])[0] == 50.0
+
+
+def test_a_history_ranks_each_day_as_that_days_score_does(
+    service: MomentumService, empty_store: PriceStore, real_bars: pd.DataFrame
+) -> None:
+    """History percentiles (ranked in blocks of rows, `rank_path`) equal the single scores' on
+    the same days (`rank_row`), across block boundaries, with a gap in the ticker's rows."""
+    gappy = real_bars[~((real_bars["ticker"] == "MSFT") & (real_bars["date"].astype(str) < "2017"))]
+    gappy = gappy[~((gappy["ticker"] == "MSFT") & (gappy["date"] == dt.date(2019, 3, 1)))]
+    empty_store.upsert_bars(gappy, "test")
+    for ticker in ("AAPL", "MSFT"):
+        points = service.history(ticker).points
+        assert len(points) > 600  # several blocks of 256 rows
+        for p in points[::97] + points[-3:]:
+            assert p.percentile_rank == service.score(ticker, p.date).percentile_rank, p.date
