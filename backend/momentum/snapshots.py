@@ -12,18 +12,21 @@ replica mounts and their own consistency rules.
 What: the book's panel (adjusted and as-traded closes, volumes, split coefficients) and its
 scores (`BookFrames`), each array stored in parts of at most `PART_BYTES` (whole columns, in
 NumPy's own `.npy` format, read back without pickle), and a JSON header (dates, tickers, shapes).
-A snapshot is keyed by the data version and a tag of what computed it (model version and
-composite weights): a process with other weights never reads it. The securities, categories
+A snapshot is keyed by the data version and a tag of what computed it (model version,
+composite weights and a fingerprint of the scoring code): a process with other weights, or a
+release whose scoring code differs, never reads it. The securities, categories
 and aliases are read from the database when a snapshot is loaded; changes after its version
 are applied by incremental scoring (`backend/momentum/incremental.py`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
@@ -41,10 +44,26 @@ FORMAT: Final = 1
 KEEP: Final = 2  # snapshots kept per tag: the newest and the one before
 
 
+def _code_fingerprint() -> str:
+    """SHA-256 (first 16 hex digits) of the scoring code's source files: a release that
+    changes how a score is computed never reads a book an earlier release computed, even when
+    the model version was not moved."""
+    from backend.momentum import book_frames, engine, incremental, model, panel
+
+    digest = hashlib.sha256()
+    for module in (model, panel, engine, book_frames, incremental):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+CODE_FINGERPRINT: Final = _code_fingerprint()
+
+
 def snapshot_tag(weights: CompositeWeights) -> str:
-    """What computed the scores: the model version and the composite weights."""
+    """What computed the scores: the model version, the composite weights and the scoring
+    code itself (`CODE_FINGERPRINT`)."""
     p, t, r = weights.as_tuple()
-    return f"{MODEL_VERSION}:{p!r}:{t!r}:{r!r}"
+    return f"{MODEL_VERSION}:{p!r}:{t!r}:{r!r}:{CODE_FINGERPRINT}"
 
 
 @dataclass(frozen=True)

@@ -100,3 +100,13 @@ def test_a_snapshot_newer_than_the_reader_has_seen_is_not_read_and_old_ones_are_
     assert isinstance(snap.frames.dates[0], pd.Timestamp) and snap.frames.dates[0] >= pd.Timestamp(
         dt.date(2016, 1, 1)
     )
+
+
+def test_the_tag_names_the_model_the_weights_and_the_scoring_code() -> None:
+    from backend.momentum.engine import MODEL_VERSION, CompositeWeights
+    from backend.momentum.snapshots import CODE_FINGERPRINT, _code_fingerprint
+
+    tag = snapshot_tag(CompositeWeights())
+    assert tag == f"{MODEL_VERSION}:0.5:0.35:0.15:{CODE_FINGERPRINT}"
+    assert len(CODE_FINGERPRINT) == 16 and int(CODE_FINGERPRINT, 16) >= 0
+    assert _code_fingerprint() == CODE_FINGERPRINT  # the same sources, the same tag
