@@ -166,12 +166,12 @@ def browser(chromium_path: str) -> Iterator[Any]:
         browser.close()
 
 
-@pytest.fixture
-def page(browser: Any, live_server: str) -> Iterator[Any]:
-    """A fresh browser page (desktop width, light theme) that fails the test on a script error
-    or on anything the Content-Security-Policy blocks."""
+@contextmanager
+def watched_page(browser: Any, base_url: str) -> Iterator[Any]:
+    """A fresh browser page on `base_url` (desktop width, light theme) that fails the test on a
+    script error or on anything the Content-Security-Policy blocks."""
     context = browser.new_context(
-        viewport=DESKTOP, base_url=live_server, color_scheme="light", reduced_motion="reduce"
+        viewport=DESKTOP, base_url=base_url, color_scheme="light", reduced_motion="reduce"
     )
     context.set_default_timeout(20_000)
     pg = context.new_page()
@@ -186,9 +186,18 @@ def page(browser: Any, live_server: str) -> Iterator[Any]:
             else None
         ),
     )
-    yield pg
-    context.close()
+    try:
+        yield pg
+    finally:
+        context.close()
     assert not errors, f"script errors or CSP violations on the page: {errors}"
+
+
+@pytest.fixture
+def page(browser: Any, live_server: str) -> Iterator[Any]:
+    """`watched_page` on the package's server."""
+    with watched_page(browser, live_server) as pg:
+        yield pg
 
 
 @pytest.fixture(scope="session")

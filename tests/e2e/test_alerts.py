@@ -20,7 +20,7 @@ try:
 except ImportError:  # the fixtures skip (or, in CI, fail) with the reason
     expect = None
 
-from tests.e2e.conftest import DESKTOP, copy_sample_store, served
+from tests.e2e.conftest import copy_sample_store, served, watched_page
 from tests.support.webhook_receiver import Receiver, webhook_receiver
 
 pytestmark = [pytest.mark.e2e]
@@ -89,22 +89,7 @@ def fire_an_alert(base: str, receiver: Receiver) -> dict[str, Any]:
 def test_alerts_page(browser: Any, alerts_server: str, shots: Path) -> None:
     with webhook_receiver() as receiver:
         fire_an_alert(alerts_server, receiver)
-    context = browser.new_context(
-        viewport=DESKTOP, base_url=alerts_server, color_scheme="light", reduced_motion="reduce"
-    )
-    context.set_default_timeout(20_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on(
-        "console",
-        lambda msg: (
-            errors.append(msg.text)
-            if msg.type == "error" and "Content Security Policy" in msg.text
-            else None
-        ),
-    )
-    try:
+    with watched_page(browser, alerts_server) as page:
         page.goto("/app/alerts")
         page.locator("#alerts-login a").click()
         page.get_by_label("Email").fill(EMAIL)
@@ -152,6 +137,3 @@ def test_alerts_page(browser: Any, alerts_server: str, shots: Path) -> None:
         page.get_by_role("button", name="Save").click()
         expect(page.locator("#webhook-status .error-box")).to_contain_text("credentials")
         page.screenshot(path=str(shots / "alerts-after-actions.png"), full_page=True)
-    finally:
-        context.close()
-    assert not errors, f"script errors or CSP violations on the page: {errors}"

@@ -15,7 +15,7 @@ import pytest
 from backend.db.engine import make_engine
 from backend.options.importer import read_snapshot
 from backend.options.store import OptionStore
-from tests.e2e.conftest import DESKTOP, copy_sample_store, served
+from tests.e2e.conftest import copy_sample_store, served, watched_page
 from tests.unit.options.data import GOOG_DAYS, GOOG_DIR
 
 pytestmark = pytest.mark.e2e
@@ -43,24 +43,8 @@ def options_server(
 
 @pytest.fixture
 def options_page(browser: Any, options_server: str) -> Iterator[Any]:
-    context = browser.new_context(
-        viewport=DESKTOP, base_url=options_server, color_scheme="light", reduced_motion="reduce"
-    )
-    context.set_default_timeout(20_000)
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    pg.on(
-        "console",
-        lambda msg: (
-            errors.append(msg.text)
-            if msg.type == "error" and "Content Security Policy" in msg.text
-            else None
-        ),
-    )
-    yield pg
-    context.close()
-    assert not errors, f"script errors or CSP violations on the page: {errors}"
+    with watched_page(browser, options_server) as pg:
+        yield pg
 
 
 def test_the_security_page_shows_goog_options(
