@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from backend.db.models import DailyBar, Security, StoreState, TickerAlias
 from backend.market_data.bar_writer import BAR_FIELDS as _BAR_FIELDS
 from backend.market_data.bar_writer import bar_columns, tickers_with_bars, write_bars
+from backend.market_data.bars import PANEL_COLUMNS
 from backend.market_data.categories import (
     CategoryRepository,
     CategorySnapshot,
@@ -124,7 +125,6 @@ def _clean(value: Any) -> Any:
 _PANEL_COLUMNS = "date, ticker, close, adj_close, volume, split"
 PANEL_CHUNK = 250_000  # rows read at a time by load_panel
 # The panel's frames and the bar column each is read from.
-_WIDE = {"close": "adj_close", "raw_close": "close", "volume": "volume", "split": "split"}
 _IN_CHUNK = 500  # tickers per IN (...) list: well under SQLite's bound on parameters
 
 
@@ -313,12 +313,12 @@ class PriceStore:
                 pd.to_datetime(pd.Series(days, dtype=object).astype(str), format="%Y-%m-%d")
             ).sort_values()
             shape = (len(dates), len(tickers))
-            wide = {name: np.full(shape, np.nan, order="F") for name in _WIDE}
+            wide = {name: np.full(shape, np.nan, order="F") for name in PANEL_COLUMNS}
             for rows in _chunks(conn, f"SELECT {_PANEL_COLUMNS} FROM daily_bars"):
                 chunk = _long_bars(rows)
                 r = dates.get_indexer(pd.DatetimeIndex(chunk["date"]))
                 c = tickers.get_indexer(pd.Index(chunk["ticker"]))
-                for name, column in _WIDE.items():
+                for name, column in PANEL_COLUMNS.items():
                     wide[name][r, c] = chunk[column].to_numpy()
             categories = read_snapshot(conn, version)
             securities = _securities_frame(conn, categories)

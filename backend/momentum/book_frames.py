@@ -30,7 +30,7 @@ from backend.momentum.engine import (
 )
 from backend.momentum.panel import FloatArray
 
-__all__ = ["BOOK_FIELDS", "BookFrames", "score_book_frames", "breakdown_frames"]
+__all__ = ["BOOK_FIELDS", "BookFrames", "with_benchmarks", "score_book_frames", "breakdown_frames"]
 
 # The float fields a book keeps; with n_closes and left_out, all that requests read.
 BOOK_FIELDS: Final = ("overall", "price", "technical", "relative")
@@ -65,6 +65,17 @@ class BookFrames:
         )
 
 
+def with_benchmarks(
+    names: list[str], benchmark: Mapping[str, str], columns: Mapping[str, int]
+) -> list[str]:
+    """`names` followed by the benchmarks they are scored against that are columns of the
+    panel and not among them (sorted): a sub-panel whose scores of `names` are the whole
+    panel's (a column's values depend only on it and its benchmark)."""
+    own = set(names)
+    benches = {benchmark.get(t, DEFAULT_BENCHMARK) for t in names}
+    return names + sorted(b for b in benches if b in columns and b not in own)
+
+
 def score_book_frames(
     close: pd.DataFrame,
     volume: pd.DataFrame,
@@ -87,8 +98,7 @@ def score_book_frames(
     left_out = np.empty((n_rows, n_cols), dtype=MASK_DTYPE, order="F")
     for start in range(0, n_cols, chunk):
         names = tickers[start : start + chunk]
-        benches = {benchmark.get(t, DEFAULT_BENCHMARK) for t in names}
-        sub = names + sorted(b for b in benches if b in position and b not in set(names))
+        sub = with_benchmarks(names, benchmark, position)
         part = score_panel(
             close[sub],
             volume[sub],

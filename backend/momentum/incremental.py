@@ -31,7 +31,8 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from backend.momentum.book_frames import BOOK_FIELDS, BookFrames
+from backend.market_data.bars import PANEL_COLUMNS
+from backend.momentum.book_frames import BOOK_FIELDS, BookFrames, with_benchmarks
 from backend.momentum.engine import (
     DEFAULT_BENCHMARK,
     FAST_PATH_MAX_ROWS,
@@ -42,13 +43,7 @@ from backend.momentum.engine import (
 
 __all__ = ["Growable", "PanelFrames", "splice_panel", "rescore_starts", "rescore"]
 
-PANEL_FIELDS: Final = ("close", "raw_close", "volume", "split")
-_BAR_COLUMN: Final = {
-    "close": "adj_close",
-    "raw_close": "close",
-    "volume": "volume",
-    "split": "split",
-}
+PANEL_FIELDS: Final = tuple(PANEL_COLUMNS)
 
 
 # Rows allocated beyond the last date: the days appended after it need no copy of the store.
@@ -153,7 +148,7 @@ def splice_panel(
         values[n_old:] = np.nan
         for t, r in first_row.items():
             values[r:, tickers.get_loc(t)] = np.nan
-        values[rows, cols] = bars[_BAR_COLUMN[name]].to_numpy(dtype=np.float64)
+        values[rows, cols] = bars[PANEL_COLUMNS[name]].to_numpy(dtype=np.float64)
         out[name] = pd.DataFrame(values, index=dates, columns=tickers, copy=False)
     space.rows = n_rows
     return PanelFrames(**out), space
@@ -236,8 +231,7 @@ def rescore(
             continue
         first = min(group.values())
         names = sorted(group)
-        benches = {benchmarks.get(t, DEFAULT_BENCHMARK) for t in names}
-        sub = names + sorted(b for b in benches if b in position and b not in group)
+        sub = with_benchmarks(names, benchmarks, position)
         every = sub == tickers  # the whole panel: no column selection (a copy of everything)
         part = score_panel(
             panel.close if every else panel.close[sub],
