@@ -23,14 +23,6 @@ BAR_COLUMNS: list[str] = [
     "split",
 ]
 PRICE_COLUMNS: list[str] = ["open", "high", "low", "close", "adj_close"]
-# The frames of a price panel (dates x tickers) and the bar column each is read from: the
-# engine scores the adjusted close, the as-traded close is shown beside it.
-PANEL_COLUMNS: dict[str, str] = {
-    "close": "adj_close",
-    "raw_close": "close",
-    "volume": "volume",
-    "split": "split",
-}
 
 
 def empty_bars() -> pd.DataFrame:

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from backend.db.models import DailyBar, Security, StoreState, TickerAlias
 from backend.market_data.bar_writer import BAR_FIELDS as _BAR_FIELDS
 from backend.market_data.bar_writer import bar_columns, tickers_with_bars, write_bars
-from backend.market_data.bars import PANEL_COLUMNS
 from backend.market_data.categories import (
     CategoryRepository,
     CategorySnapshot,
@@ -30,6 +29,7 @@ from backend.market_data.categories import (
     read_data_version,
     read_snapshot,
 )
+from backend.reference.panel import PANEL_COLUMNS
 
 
 @dataclass(frozen=True)

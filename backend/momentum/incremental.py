@@ -31,7 +31,6 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from backend.market_data.bars import PANEL_COLUMNS
 from backend.momentum.book_frames import BOOK_FIELDS, BookFrames, with_benchmarks
 from backend.momentum.engine import (
     DEFAULT_BENCHMARK,
@@ -40,6 +39,7 @@ from backend.momentum.engine import (
     CompositeWeights,
     score_panel,
 )
+from backend.reference.panel import PANEL_COLUMNS
 
 __all__ = ["Growable", "PanelFrames", "splice_panel", "rescore_starts", "rescore"]
 
